@@ -1,0 +1,1 @@
+"""Pieces the three Canaduck services share: input rules, problem responses, the CLI."""

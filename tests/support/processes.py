@@ -1,0 +1,111 @@
+"""Real service processes on loopback ports, for end-to-end tests.
+
+Every wait here is bounded in time; a process that does not come up is killed and its
+output shown in the failure, so a broken start never hangs the suite.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+LOOPBACK = "127.0.0.1"
+START_TIMEOUT_SECONDS = 20.0
+STOP_TIMEOUT_SECONDS = 10.0
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on right now (the OS picks it)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((LOOPBACK, 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class ServiceProcess:
+    """One ``python -m <module> --port N`` process and how to reach it."""
+
+    module: str
+    port: int
+    env: Mapping[str, str] = field(default_factory=dict)
+    args: tuple[str, ...] = ()
+    health_path: str = "/health"
+    process: subprocess.Popen[bytes] | None = None
+    _log: tempfile._TemporaryFileWrapper[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{LOOPBACK}:{self.port}"
+
+    def start(self) -> ServiceProcess:
+        self._log = tempfile.NamedTemporaryFile(prefix=f"{self.module}-", suffix=".log")
+        command = [sys.executable, "-m", self.module, "--host", LOOPBACK,
+                   "--port", str(self.port), *self.args]
+        self.process = subprocess.Popen(
+            command,
+            env={**os.environ, **self.env},
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            cwd=Path(__file__).resolve().parents[2],
+        )
+        self._wait_healthy()
+        return self
+
+    def _wait_healthy(self) -> None:
+        deadline = time.monotonic() + START_TIMEOUT_SECONDS
+        while time.monotonic() < deadline:
+            assert self.process is not None
+            if self.process.poll() is not None:
+                raise RuntimeError(f"{self.module} exited early:\n{self.output()}")
+            try:
+                if httpx.get(self.url + self.health_path, timeout=1.0).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.05)
+        self.stop()
+        raise RuntimeError(f"{self.module} not healthy after {START_TIMEOUT_SECONDS}s:\n"
+                           f"{self.output()}")
+
+    def stop(self) -> None:
+        """SIGTERM, then SIGKILL if it does not leave within the stop timeout."""
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=STOP_TIMEOUT_SECONDS)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=STOP_TIMEOUT_SECONDS)
+
+    def output(self) -> str:
+        if self._log is None:
+            return ""
+        return Path(self._log.name).read_text(errors="replace")[-4000:]
+
+    def close(self) -> None:
+        self.stop()
+        if self._log is not None:
+            self._log.close()
+
+
+@contextmanager
+def running(module: str, *, env: Mapping[str, str] | None = None,
+            args: tuple[str, ...] = ()) -> Iterator[ServiceProcess]:
+    """Start ``module`` on a free port, yield it once healthy, always stop it."""
+    service = ServiceProcess(module, free_port(), dict(env or {}), args)
+    try:
+        yield service.start()
+    finally:
+        service.close()
