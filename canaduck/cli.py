@@ -18,15 +18,21 @@ def serve(
 ) -> None:
     """Parse ``--host/--port`` and serve ``app_factory`` (a ``module:function`` path)."""
     parser = argparse.ArgumentParser(prog=f"python -m {name}", description=description)
-    parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default: %(default)s)")
-    parser.add_argument("--port", type=int, default=default_port,
-                        help="TCP port (default: %(default)s)")
-    parser.add_argument("--log-level", default="info",
-                        choices=["critical", "error", "warning", "info", "debug"])
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="interface to bind (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--port", type=int, default=default_port, help="TCP port (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"]
+    )
     parser.add_argument("--no-access-log", action="store_true", help="silence per-request lines")
     args = parser.parse_args(argv)
-    print(f"{name}: serving on http://{args.host}:{args.port}  (docs: /docs, health: /health)",
-          flush=True)
+    print(
+        f"{name}: serving on http://{args.host}:{args.port}  (docs: /docs, health: /health)",
+        flush=True,
+    )
     # factory=True: importing the module builds nothing; create_app() reads the environment.
     uvicorn.run(
         app_factory,

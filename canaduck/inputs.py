@@ -54,3 +54,18 @@ def fold(text: str) -> str:
 
 # For FastAPI/Pydantic models: ``city: City``. Pydantic reports the ValueError as a 422.
 City = Annotated[str, AfterValidator(normalize_city)]
+
+
+class InvalidCountry(ValueError):
+    """Not an ISO 3166-1 alpha-2 code."""
+
+
+def normalize_country(raw: str) -> str:
+    """'fr' → 'FR'; anything but two ASCII letters raises :class:`InvalidCountry`."""
+    text = raw.strip()
+    if len(text) != 2 or not (text.isascii() and text.isalpha()):
+        raise InvalidCountry("country must be a two-letter ISO 3166-1 code, e.g. FR")
+    return text.upper()
+
+
+Country = Annotated[str, AfterValidator(normalize_country)]

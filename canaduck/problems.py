@@ -59,8 +59,14 @@ class InvalidInput(ApiError):
 
 
 def problem_body(status: int, code: str, title: str, detail: str, **extra: Any) -> dict[str, Any]:
-    return {"type": "about:blank", "title": title, "status": status, "detail": detail,
-            "code": code, **extra}
+    return {
+        "type": "about:blank",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "code": code,
+        **extra,
+    }
 
 
 def problem_response(
@@ -83,8 +89,9 @@ def problem_response(
 def error_response(error: ApiError, **extra: Any) -> JSONResponse:
     """Render an :class:`ApiError` as problem JSON; ``extra`` adds members (e.g. requestId)."""
     body = {**error.to_problem(), **extra}
-    return JSONResponse(body, status_code=error.status_code, headers=error.headers,
-                        media_type=PROBLEM_JSON)
+    return JSONResponse(
+        body, status_code=error.status_code, headers=error.headers, media_type=PROBLEM_JSON
+    )
 
 
 def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
@@ -105,8 +112,9 @@ async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse
     assert isinstance(exc, RequestValidationError)
     errors = _validation_errors(exc)
     where = ", ".join(".".join(e["loc"][1:] or e["loc"]) for e in errors) or "request"
-    return problem_response(422, InvalidInput.code, InvalidInput.title,
-                            f"Invalid value for: {where}", errors=errors)
+    return problem_response(
+        422, InvalidInput.code, InvalidInput.title, f"Invalid value for: {where}", errors=errors
+    )
 
 
 async def _on_http_exception(request: Request, exc: Exception) -> JSONResponse:
@@ -119,7 +127,9 @@ async def _on_http_exception(request: Request, exc: Exception) -> JSONResponse:
 async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
     # Starlette's ServerErrorMiddleware re-raises after this handler answers, so the
     # server still logs the traceback once; the client only sees a bare 500.
-    return problem_response(500, ApiError.code, ApiError.title, "The server met an unexpected error.")
+    return problem_response(
+        500, ApiError.code, ApiError.title, "The server met an unexpected error."
+    )
 
 
 def install_problem_handlers(app: FastAPI) -> None:

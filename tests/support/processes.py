@@ -49,9 +49,20 @@ class ServiceProcess:
         return f"http://{LOOPBACK}:{self.port}"
 
     def start(self) -> ServiceProcess:
-        self._log = tempfile.NamedTemporaryFile(prefix=f"{self.module}-", suffix=".log")
-        command = [sys.executable, "-m", self.module, "--host", LOOPBACK,
-                   "--port", str(self.port), *self.args]
+        # Lives until close(): the process writes to it for its whole life.
+        self._log = tempfile.NamedTemporaryFile(  # noqa: SIM115
+            prefix=f"{self.module}-", suffix=".log"
+        )
+        command = [
+            sys.executable,
+            "-m",
+            self.module,
+            "--host",
+            LOOPBACK,
+            "--port",
+            str(self.port),
+            *self.args,
+        ]
         self.process = subprocess.Popen(
             command,
             env={**os.environ, **self.env},
@@ -75,8 +86,9 @@ class ServiceProcess:
                 pass
             time.sleep(0.05)
         self.stop()
-        raise RuntimeError(f"{self.module} not healthy after {START_TIMEOUT_SECONDS}s:\n"
-                           f"{self.output()}")
+        raise RuntimeError(
+            f"{self.module} not healthy after {START_TIMEOUT_SECONDS}s:\n{self.output()}"
+        )
 
     def stop(self) -> None:
         """SIGTERM, then SIGKILL if it does not leave within the stop timeout."""
@@ -101,8 +113,9 @@ class ServiceProcess:
 
 
 @contextmanager
-def running(module: str, *, env: Mapping[str, str] | None = None,
-            args: tuple[str, ...] = ()) -> Iterator[ServiceProcess]:
+def running(
+    module: str, *, env: Mapping[str, str] | None = None, args: tuple[str, ...] = ()
+) -> Iterator[ServiceProcess]:
     """Start ``module`` on a free port, yield it once healthy, always stop it."""
     service = ServiceProcess(module, free_port(), dict(env or {}), args)
     try:

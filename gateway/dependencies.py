@@ -1,0 +1,25 @@
+"""Typed FastAPI dependencies, shared by both front doors (so overrides reach both)."""
+
+from __future__ import annotations
+
+from typing import Annotated, TypedDict
+
+from fastapi import Depends, Request
+
+from gateway.config import GatewaySettings
+from gateway.upstreams import Upstreams
+
+
+class State(TypedDict):
+    """What the lifespan hands to every request (``request.state``)."""
+
+    settings: GatewaySettings
+    upstreams: Upstreams
+
+
+def get_upstreams(request: Request) -> Upstreams:
+    upstreams: Upstreams = request.state.upstreams
+    return upstreams
+
+
+UpstreamsDep = Annotated[Upstreams, Depends(get_upstreams)]

@@ -1,0 +1,171 @@
+"""The GraphQL front door: one schema whose fields each call only their own upstream.
+
+``fullinfo`` itself calls nothing: its ``weather`` and ``joke`` fields are separate async
+resolvers, so a client selecting only ``joke`` never touches the weather service, and when
+both are selected graphql-core awaits them concurrently (latency ≈ the slower one).
+Upstream-fed fields are nullable: a failure nulls that field alone and adds an error with
+its ``path`` and ``extensions.code``.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Any
+
+import strawberry
+from fastapi import FastAPI
+from graphql import GraphQLError
+from strawberry.extensions import ParserCache, ValidationCache
+from strawberry.fastapi import BaseContext, GraphQLRouter
+from strawberry.schema.config import StrawberryConfig
+from strawberry.types import ExecutionContext
+
+from canaduck.inputs import InvalidCity, normalize_city, normalize_country
+from gateway.config import GatewaySettings
+from gateway.dependencies import UpstreamsDep
+from gateway.errors import ApiError, InvalidInput
+from gateway.models import JokePayload, WeatherReport
+from gateway.models import Lang as LangValue
+from gateway.upstreams import Upstreams
+
+logger = logging.getLogger("gateway.graphql")
+
+Lang = strawberry.enum(LangValue, name="Lang", description="Language of labels and jokes.")
+
+
+class Context(BaseContext):
+    def __init__(self, upstreams: Upstreams) -> None:
+        super().__init__()
+        self.upstreams = upstreams
+
+
+Info = strawberry.Info[Context, None]
+
+
+@strawberry.type(description="Current weather in a city, as the weather service reports it.")
+class Weather:
+    city: str = strawberry.field(description="Resolved city name, e.g. Timbuktu for Tombouctou.")
+    country: str = strawberry.field(description="ISO 3166-1 alpha-2 country code.")
+    latitude: float
+    longitude: float
+    timezone: str = strawberry.field(description="IANA time zone of the city.")
+    temperature: float = strawberry.field(description="Air temperature in °C.")
+    condition: str = strawberry.field(description="Condition label in the requested language.")
+    condition_code: str = strawberry.field(description="Stable machine value of the condition.")
+    humidity: int = strawberry.field(description="Relative humidity in %.")
+    wind_kph: float = strawberry.field(description="Wind speed in km/h.")
+    observed_at: datetime = strawberry.field(description="Observation time, local offset.")
+    source: str = strawberry.field(description='Data source, e.g. "simulated" or "open-meteo".')
+
+    @classmethod
+    def from_report(cls, report: WeatherReport) -> Weather:
+        return cls(**report.model_dump())
+
+
+@strawberry.type(description="A joke from the joke service.")
+class Joke:
+    id: int
+    text: str
+    lang: Lang  # type: ignore[valid-type]
+
+    @classmethod
+    def from_payload(cls, payload: JokePayload) -> Joke:
+        return cls(id=payload.id, text=payload.joke, lang=payload.lang)
+
+
+@strawberry.type(description="The weather of a city and a joke, in one answer.")
+class FullInfo:
+    city: str = strawberry.field(description="The city as asked (normalised).")
+    country: strawberry.Private[str | None]
+    lang: strawberry.Private[LangValue]
+
+    @strawberry.field(description="Null when the weather service fails; see errors.")
+    async def weather(self, info: Info) -> Weather | None:
+        report = await info.context.upstreams.weather_report(self.city, self.lang, self.country)
+        return Weather.from_report(report)
+
+    @strawberry.field(description="The joke text; null when the joke service fails.")
+    async def joke(self, info: Info) -> str | None:
+        return (await info.context.upstreams.random_joke(self.lang)).joke
+
+
+def _city(city: str) -> str:
+    try:
+        return normalize_city(city)
+    except InvalidCity as exc:
+        raise InvalidInput(str(exc), extra={"argument": "city"}) from exc
+
+
+def _country(country: str | None) -> str | None:
+    try:
+        return None if country is None else normalize_country(country)
+    except ValueError as exc:
+        raise InvalidInput(str(exc), extra={"argument": "country"}) from exc
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="Weather and a joke for a city; fields call only their service.")
+    def fullinfo(
+        self,
+        city: str,
+        lang: Lang = LangValue.FR,  # type: ignore[valid-type]
+        country: str | None = None,
+    ) -> FullInfo | None:
+        return FullInfo(city=_city(city), country=_country(country), lang=lang)
+
+    @strawberry.field(description="Current weather in a city.")
+    async def weather(
+        self,
+        info: Info,
+        city: str,
+        lang: Lang = LangValue.FR,  # type: ignore[valid-type]
+        country: str | None = None,
+    ) -> Weather | None:
+        report = await info.context.upstreams.weather_report(_city(city), lang, _country(country))
+        return Weather.from_report(report)
+
+    @strawberry.field(description="A random joke.")
+    async def joke(self, info: Info, lang: Lang = LangValue.FR) -> Joke | None:  # type: ignore[valid-type]
+        return Joke.from_payload(await info.context.upstreams.random_joke(lang))
+
+
+class GatewaySchema(strawberry.Schema):
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        # Strawberry logs every error with a traceback. Ours are expected outcomes (a dead
+        # upstream, an unknown city) and already carry a code: one line each is enough.
+        unexpected = []
+        for error in errors:
+            if isinstance(error.original_error, ApiError):
+                logger.info(
+                    "graphql.field.failed code=%s path=%s", error.original_error.code, error.path
+                )
+            else:
+                unexpected.append(error)
+        super().process_errors(unexpected, execution_context)
+
+
+def build_schema(settings: GatewaySettings) -> strawberry.Schema:
+    return GatewaySchema(
+        query=Query,
+        config=StrawberryConfig(),
+        # Factories, not instances (strawberry#4369); the LRU caches themselves live at
+        # module level in Strawberry, so they persist across requests either way.
+        extensions=[lambda: ParserCache(maxsize=256), lambda: ValidationCache(maxsize=256)],
+    )
+
+
+async def get_context(upstreams: UpstreamsDep) -> Context:
+    return Context(upstreams)
+
+
+def mount_graphql(app: FastAPI, settings: GatewaySettings) -> None:
+    router: GraphQLRouter[Any, None] = GraphQLRouter(
+        build_schema(settings),
+        context_getter=get_context,
+        graphql_ide="graphiql" if settings.graphiql else None,
+    )
+    app.include_router(router, prefix="/graphql")

@@ -1,0 +1,111 @@
+"""In-process stand-ins for the weather and joke services, with switchable faults.
+
+Each fake records the query parameters of every call it receives, so tests can assert
+which upstreams a request touched, how often, and with what.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass, field
+from typing import Literal
+
+import httpx
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+Fault = Literal["dead", "500", "503", "html", "truncated", "wrong_shape"]
+
+DUCK_JOKE = "Où est caché le canard ? Dans le coin."
+
+
+def weather_body(city: str, lang: str = "fr") -> dict[str, object]:
+    return {
+        "city": city.title(),
+        "country": "FR",
+        "latitude": 44.35,
+        "longitude": 2.57,
+        "timezone": "Europe/Paris",
+        "temperature": 21.2,
+        "condition": "nuageux" if lang == "fr" else "cloudy",
+        "condition_code": "cloudy",
+        "humidity": 71,
+        "wind_kph": 12.5,
+        "observed_at": "2026-11-28T14:00:00+01:00",
+        "source": "simulated",
+        "lang": lang,
+    }
+
+
+@dataclass
+class FakeUpstream:
+    """One fake service; set ``fault`` or ``delay_seconds`` at any time during a test."""
+
+    service: Literal["weather", "joke"]
+    fault: Fault | None = None
+    delay_seconds: float = 0.0
+    calls: list[dict[str, str]] = field(default_factory=list)
+    # A fixed answer (status, body bytes, content type) overriding the normal one.
+    canned: tuple[int, bytes, str] | None = None
+
+    def __post_init__(self) -> None:
+        path = "/weather" if self.service == "weather" else "/joke"
+        self.app = Starlette(routes=[Route(path, self._handle)])
+        self.transport = _FakeTransport(self)
+
+    async def _handle(self, request: Request) -> Response:
+        self.calls.append(dict(request.query_params))
+        if self.delay_seconds:
+            await asyncio.sleep(self.delay_seconds)
+        if self.canned is not None:
+            status, body, content_type = self.canned
+            return Response(body, status_code=status, media_type=content_type)
+        faulty = self._faulty_answer()
+        if faulty is not None:
+            return faulty
+        if self.service == "joke":
+            return JSONResponse(
+                {"id": 7, "joke": DUCK_JOKE, "lang": request.query_params.get("lang", "fr")}
+            )
+        city = request.query_params.get("city", "")
+        if city.casefold() == "nowhere":
+            return JSONResponse(
+                {
+                    "title": "City not found",
+                    "status": 404,
+                    "code": "CITY_NOT_FOUND",
+                    "detail": "no such city",
+                },
+                status_code=404,
+                media_type="application/problem+json",
+            )
+        return JSONResponse(weather_body(city, request.query_params.get("lang", "fr")))
+
+    def _faulty_answer(self) -> Response | None:
+        match self.fault:
+            case "500" | "503":
+                return Response(
+                    "Internal Server Error: db at 10.0.0.5 down", status_code=int(self.fault)
+                )
+            case "html":
+                return Response("<html><body>Bad gateway</body></html>", media_type="text/html")
+            case "truncated":
+                return Response(json.dumps(weather_body("x"))[:40], media_type="application/json")
+            case "wrong_shape":
+                return JSONResponse({"temperature": "warm", "unexpected": True})
+            case _:
+                return None
+
+
+class _FakeTransport(httpx.AsyncBaseTransport):
+    def __init__(self, fake: FakeUpstream) -> None:
+        self.fake = fake
+        self.asgi = httpx.ASGITransport(app=fake.app)
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if self.fake.fault == "dead":
+            raise httpx.ConnectError("Connection refused", request=request)
+        return await self.asgi.handle_async_request(request)
