@@ -13,7 +13,7 @@ a stack trace never reaches a client.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
 from fastapi import FastAPI, Request
@@ -103,38 +103,52 @@ def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     ]
 
 
-async def _on_api_error(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, ApiError)
-    return error_response(exc)
+ProblemContext = Callable[[], Mapping[str, Any]]
 
 
-async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, RequestValidationError)
-    errors = _validation_errors(exc)
-    where = ", ".join(".".join(e["loc"][1:] or e["loc"]) for e in errors) or "request"
-    return problem_response(
-        422, InvalidInput.code, InvalidInput.title, f"Invalid value for: {where}", errors=errors
-    )
+def _no_context() -> Mapping[str, Any]:
+    return {}
 
 
-async def _on_http_exception(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, StarletteHTTPException)
-    code = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}.get(exc.status_code, "HTTP_ERROR")
-    title = str(exc.detail) if isinstance(exc.detail, str) else "HTTP error"
-    return problem_response(exc.status_code, code, title, title, headers=exc.headers)
+def install_problem_handlers(app: FastAPI, context: ProblemContext = _no_context) -> None:
+    """Make every error leave ``app`` as problem JSON (4xx with detail, 5xx without).
 
+    ``context`` adds members to every problem (the gateway adds its ``requestId``).
+    """
 
-async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
-    # Starlette's ServerErrorMiddleware re-raises after this handler answers, so the
-    # server still logs the traceback once; the client only sees a bare 500.
-    return problem_response(
-        500, ApiError.code, ApiError.title, "The server met an unexpected error."
-    )
+    async def on_api_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, ApiError)
+        return error_response(exc, **context())
 
+    async def on_validation_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        errors = _validation_errors(exc)
+        where = ", ".join(".".join(e["loc"][1:] or e["loc"]) for e in errors) or "request"
+        return problem_response(
+            422,
+            InvalidInput.code,
+            InvalidInput.title,
+            f"Invalid value for: {where}",
+            errors=errors,
+            **context(),
+        )
 
-def install_problem_handlers(app: FastAPI) -> None:
-    """Make every error leave ``app`` as problem JSON (4xx with detail, 5xx without)."""
-    app.add_exception_handler(ApiError, _on_api_error)
-    app.add_exception_handler(RequestValidationError, _on_validation_error)
-    app.add_exception_handler(StarletteHTTPException, _on_http_exception)
-    app.add_exception_handler(Exception, _on_unexpected)
+    async def on_http_exception(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, StarletteHTTPException)
+        code = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}.get(exc.status_code, "HTTP_ERROR")
+        title = str(exc.detail) if isinstance(exc.detail, str) else "HTTP error"
+        return problem_response(
+            exc.status_code, code, title, title, headers=exc.headers, **context()
+        )
+
+    async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+        # Starlette's ServerErrorMiddleware re-raises after this handler answers, so the
+        # server still logs the traceback once; the client only sees a bare 500.
+        return problem_response(
+            500, ApiError.code, ApiError.title, "The server met an unexpected error.", **context()
+        )
+
+    app.add_exception_handler(ApiError, on_api_error)
+    app.add_exception_handler(RequestValidationError, on_validation_error)
+    app.add_exception_handler(StarletteHTTPException, on_http_exception)
+    app.add_exception_handler(Exception, on_unexpected)

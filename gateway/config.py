@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from pydantic import AliasChoices, AnyHttpUrl, Field, PositiveFloat, PositiveInt
+from typing import Self
+
+from pydantic import (
+    AliasChoices,
+    AnyHttpUrl,
+    Field,
+    NonNegativeInt,
+    PositiveFloat,
+    PositiveInt,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -22,11 +32,36 @@ class GatewaySettings(BaseSettings):
         validation_alias=AliasChoices("JOKE_URL", "GATEWAY_JOKE_URL"),
     )
 
-    # One overall deadline per upstream call, body included (httpx's read timeout is per
-    # chunk, so a server dripping bytes would defeat it on its own).
+    # Deadlines. Each upstream call has one overall deadline, body and retry included
+    # (httpx's read timeout is per chunk: a server dripping bytes defeats it alone). The
+    # request deadline bounds the whole fan-out and must be the longer of the two.
+    request_timeout_seconds: PositiveFloat = 3.0
     upstream_timeout_seconds: PositiveFloat = 2.5
     upstream_connect_timeout_seconds: PositiveFloat = 1.0
+
+    # Bounds: a full pool fails fast rather than queueing; bodies are capped once decoded.
     upstream_max_connections: PositiveInt = 50
+    upstream_pool_timeout_seconds: PositiveFloat = 0.5
     upstream_max_body_bytes: PositiveInt = 1024 * 1024
+    max_request_body_bytes: PositiveInt = 64 * 1024
+
+    # Retries: at most one, for "try again" failures, within a budget of calls.
+    upstream_retries: NonNegativeInt = Field(default=1, le=1)
+    upstream_retry_budget_ratio: float = Field(default=0.2, ge=0, le=1)
+    upstream_retry_min_remaining_seconds: PositiveFloat = 1.0
+
+    # Circuit breaker per upstream.
+    breaker_failure_threshold: PositiveInt = 5
+    breaker_cooldown_seconds: PositiveFloat = 30.0
 
     graphiql: bool = True
+
+    @model_validator(mode="after")
+    def _upstream_deadline_within_request_deadline(self) -> Self:
+        if self.upstream_timeout_seconds >= self.request_timeout_seconds:
+            raise ValueError(
+                "GATEWAY_UPSTREAM_TIMEOUT_SECONDS must be below "
+                "GATEWAY_REQUEST_TIMEOUT_SECONDS, so a partial answer can "
+                "still be sent when an upstream times out"
+            )
+        return self

@@ -5,12 +5,15 @@
     ├── CityNotFound                        404  CITY_NOT_FOUND
     └── UpstreamError                       502  (base: an upstream let us down)
         ├── UpstreamTimeout                 504  UPSTREAM_TIMEOUT
-        ├── UpstreamUnavailable             503  UPSTREAM_UNAVAILABLE
+        ├── UpstreamUnavailable             503  UPSTREAM_UNAVAILABLE   + Retry-After
+        │   └── UpstreamCircuitOpen         503  UPSTREAM_CIRCUIT_OPEN  + Retry-After
         └── UpstreamBadResponse             502  UPSTREAM_BAD_RESPONSE
 
 httpx exceptions are translated into these in ``upstreams`` (``raise ... from exc``), so
 nothing above it knows httpx. GraphQL puts ``extensions`` in ``errors[].extensions``; REST
-renders the same error as problem JSON. Messages never carry upstream URLs or hosts.
+renders the same error as problem JSON. Both carry ``{code, service, retryable, requestId}``
+(the request ID is added where the error leaves the gateway). Messages never carry upstream
+URLs or hosts.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ __all__ = [
     "InvalidInput",
     "Service",
     "UpstreamBadResponse",
+    "UpstreamCircuitOpen",
     "UpstreamError",
     "UpstreamTimeout",
     "UpstreamUnavailable",
@@ -51,11 +55,23 @@ class UpstreamError(ApiError):
     retryable: ClassVar[bool] = False
     what: ClassVar[str] = "failed"
 
-    def __init__(self, service: Service, *, upstream_status: int | None = None) -> None:
+    def __init__(
+        self,
+        service: Service,
+        *,
+        upstream_status: int | None = None,
+        retry_after_seconds: int | None = None,
+        detail: str | None = None,
+    ) -> None:
         extra: dict[str, object] = {"service": service, "retryable": self.retryable}
         if upstream_status is not None:
             extra["upstreamStatus"] = upstream_status
-        super().__init__(f"The {service} service {self.what}.", extra=extra)
+        headers = {}
+        if retry_after_seconds is not None:
+            headers["Retry-After"] = str(retry_after_seconds)
+        super().__init__(
+            detail or f"The {service} service {self.what}.", extra=extra, headers=headers
+        )
         self.service = service
 
 
@@ -73,6 +89,12 @@ class UpstreamUnavailable(UpstreamError):
     title = "Upstream unavailable"
     retryable = True
     what = "is unavailable"
+
+
+class UpstreamCircuitOpen(UpstreamUnavailable):
+    code = "UPSTREAM_CIRCUIT_OPEN"
+    title = "Upstream circuit open"
+    what = "failed repeatedly; calls are paused while it recovers"
 
 
 class UpstreamBadResponse(UpstreamError):

@@ -11,6 +11,7 @@ import asyncio
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from gateway import request_scope
 from gateway.errors import ApiError, CityNotFound, UpstreamBadResponse, UpstreamError
 from gateway.models import JokePayload, Lang, WeatherReport
 from gateway.upstreams import Upstreams
@@ -44,7 +45,13 @@ class FullInfo:
 
 
 def error_entry(path: str, error: ApiError) -> dict[str, Any]:
-    return {"path": [path], "detail": error.detail, **error.extensions}
+    """One failed part, in the same vocabulary as a GraphQL error's extensions."""
+    return {
+        "path": [path],
+        "detail": error.detail,
+        **error.extensions,
+        **request_scope.problem_context(),
+    }
 
 
 def _settled(result: T | BaseException) -> T | UpstreamError:

@@ -25,6 +25,8 @@ from canaduck.inputs import InvalidCity, normalize_city, normalize_country
 from gateway.config import GatewaySettings
 from gateway.dependencies import UpstreamsDep
 from gateway.errors import ApiError, InvalidInput
+from gateway.graphiql import OfflineGraphQLRouter
+from gateway.graphql_extensions import ErrorContract
 from gateway.models import JokePayload, WeatherReport
 from gateway.models import Lang as LangValue
 from gateway.upstreams import Upstreams
@@ -154,7 +156,11 @@ def build_schema(settings: GatewaySettings) -> strawberry.Schema:
         config=StrawberryConfig(),
         # Factories, not instances (strawberry#4369); the LRU caches themselves live at
         # module level in Strawberry, so they persist across requests either way.
-        extensions=[lambda: ParserCache(maxsize=256), lambda: ValidationCache(maxsize=256)],
+        extensions=[
+            lambda: ParserCache(maxsize=256),
+            lambda: ValidationCache(maxsize=256),
+            ErrorContract,
+        ],
     )
 
 
@@ -163,7 +169,8 @@ async def get_context(upstreams: UpstreamsDep) -> Context:
 
 
 def mount_graphql(app: FastAPI, settings: GatewaySettings) -> None:
-    router: GraphQLRouter[Any, None] = GraphQLRouter(
+    # GraphiQL's files come from /static/vendor when installed, so it works offline.
+    router: GraphQLRouter[Any, None] = OfflineGraphQLRouter(
         build_schema(settings),
         context_getter=get_context,
         graphql_ide="graphiql" if settings.graphiql else None,

@@ -9,12 +9,14 @@ import httpx
 from fastapi import FastAPI
 
 from canaduck.problems import install_problem_handlers
-from gateway import rest_api
+from gateway import health, rest_api
 from gateway.config import GatewaySettings
 from gateway.dependencies import State
 from gateway.errors import Service
 from gateway.graphql_api import mount_graphql
-from gateway.upstreams import Upstream, Upstreams, make_client
+from gateway.static_files import STATIC_URL, StaticAssets
+from gateway.request_scope import RequestScope, problem_context
+from gateway.upstreams import Upstreams
 
 DESCRIPTION = """\
 One GraphQL schema over the Canaduck weather and joke services.
@@ -23,6 +25,7 @@ One GraphQL schema over the Canaduck weather and joke services.
   services concurrently, and each field calls only the service it needs.
 * **REST** for legacy scripts: `/weather` and `/joke` pass the services' answers through
   unchanged, `/fullinfo` returns the merged JSON.
+* **Display** for wall screens: open `/display?city=Rodez&city=Honolulu` in a browser.
 """
 
 
@@ -38,27 +41,22 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[State]:
         async with AsyncExitStack() as stack:
-
-            async def upstream(service: Service, base_url: str) -> Upstream:
-                client = make_client(base_url, settings, transports.get(service))
-                await stack.enter_async_context(client)
-                return Upstream(
-                    service,
-                    client,
-                    timeout_seconds=settings.upstream_timeout_seconds,
-                    max_body_bytes=settings.upstream_max_body_bytes,
-                )
-
-            upstreams = Upstreams(
-                weather=await upstream("weather", str(settings.weather_url)),
-                joke=await upstream("joke", str(settings.joke_url)),
-            )
+            upstreams = await Upstreams.open(stack, settings, transports)
             yield {"settings": settings, "upstreams": upstreams}
 
     app = FastAPI(
         title="Canaduck gateway", description=DESCRIPTION, version="0.1.0", lifespan=lifespan
     )
-    install_problem_handlers(app)
+    install_problem_handlers(app, context=problem_context)
+    # Outermost: request ID, deadline and disconnect handling wrap everything else.
+    app.add_middleware(
+        RequestScope,
+        timeout_seconds=settings.request_timeout_seconds,
+        max_body_bytes=settings.max_request_body_bytes,
+    )
+    app.include_router(health.router)
     app.include_router(rest_api.router)
+    app.include_router(display.router)
     mount_graphql(app, settings)
+    app.mount(STATIC_URL, StaticAssets(), name="static")
     return app

@@ -10,8 +10,9 @@ from fastapi.responses import JSONResponse
 from canaduck.inputs import CITY_MAX_LENGTH, City, Country
 from canaduck.problems import PROBLEM_JSON, problem_response
 from gateway.dependencies import UpstreamsDep
-from gateway.errors import Service, UpstreamError
+from gateway.errors import Service, UpstreamBadResponse
 from gateway.fullinfo import fetch_fullinfo, status_when_all_failed
+from gateway.graphql_extensions import COMPLETED_HEADER
 from gateway.models import Lang
 from gateway.upstreams import UpstreamResponse, error_for_status
 
@@ -32,21 +33,21 @@ _PROBLEM: dict[str, Any] = {
     "content": {PROBLEM_JSON: {}},
     "description": "Problem details (RFC 9457)",
 }
-_UPSTREAM_ERRORS: dict[int | str, dict[str, Any]] = {
-    502: _PROBLEM,
-    503: _PROBLEM,
-    504: _PROBLEM,
-    422: _PROBLEM,
-}
+_ERRORS: dict[int | str, dict[str, Any]] = {status: _PROBLEM for status in (422, 502, 503, 504)}
 
 
 def _relay(response: UpstreamResponse, service: Service) -> Response:
-    """The upstream's own answer, unchanged, unless it is a server error."""
-    if response.status_code >= 500:
-        raise error_for_status(service, response.status_code)
-    return Response(
-        response.content, status_code=response.status_code, media_type=response.content_type
-    )
+    """The upstream's own answer, unchanged: success or client error only.
+
+    A server error becomes our problem JSON (its body may hold internals), and a redirect is
+    never relayed (it could point a client anywhere).
+    """
+    status = response.status_code
+    if status >= 500:
+        raise error_for_status(service, status)
+    if 300 <= status < 400:
+        raise UpstreamBadResponse(service, upstream_status=status)
+    return Response(response.content, status_code=status, media_type=response.content_type)
 
 
 def _params(**values: str | Lang | None) -> dict[str, str]:
@@ -57,15 +58,10 @@ def _params(**values: str | Lang | None) -> dict[str, str]:
     }
 
 
-@router.get("/health", summary="Liveness: the gateway process answers.")
-async def health() -> dict[str, str]:
-    return {"status": "ok"}
-
-
 @router.get(
     "/weather",
     summary="The weather service's answer, passed through unchanged.",
-    responses={200: {"description": "Weather service JSON"}, 404: _PROBLEM, **_UPSTREAM_ERRORS},
+    responses={200: {"description": "Weather service JSON"}, 404: _PROBLEM, **_ERRORS},
 )
 async def weather(
     upstreams: UpstreamsDep, city: CityQuery, lang: LangQuery = None, country: CountryQuery = None
@@ -79,7 +75,7 @@ async def weather(
 @router.get(
     "/joke",
     summary="The joke service's answer, passed through unchanged.",
-    responses={200: {"description": "Joke service JSON"}, **_UPSTREAM_ERRORS},
+    responses={200: {"description": "Joke service JSON"}, **_ERRORS},
 )
 async def joke(upstreams: UpstreamsDep, lang: LangQuery = None) -> Response:
     response = await upstreams.joke.fetch("/joke", _params(lang=lang))
@@ -89,20 +85,23 @@ async def joke(upstreams: UpstreamsDep, lang: LangQuery = None) -> Response:
 @router.get(
     "/fullinfo",
     summary="Weather and a joke for a city, merged into one JSON object.",
-    responses={404: _PROBLEM, **_UPSTREAM_ERRORS},
+    responses={404: _PROBLEM, **_ERRORS},
 )
 async def fullinfo(
     upstreams: UpstreamsDep, city: CityQuery, lang: LangQuery = None, country: CountryQuery = None
 ) -> JSONResponse:
     info = await fetch_fullinfo(upstreams, city, lang or Lang.FR, country)
-    errors: list[UpstreamError] = list(info.errors.values())
-    if len(errors) == 2:
-        status = status_when_all_failed(errors)
-        return problem_response(
-            status,
-            "UPSTREAMS_FAILED",
-            "Upstreams failed",
-            "Neither the weather nor the joke service answered usefully.",
-            errors=info.to_json()["errors"],
-        )
-    return JSONResponse(info.to_json())
+    body = info.to_json()
+    failures = list(info.errors.values())
+    if len(failures) < 2:
+        # A missing part still leaves a useful answer: 200, marked incomplete.
+        return JSONResponse(body, headers={COMPLETED_HEADER: "false" if failures else "true"})
+    retry_after = {e.headers["Retry-After"] for e in failures if "Retry-After" in e.headers}
+    return problem_response(
+        status_when_all_failed(failures),
+        "UPSTREAMS_FAILED",
+        "Upstreams failed",
+        "Neither the weather nor the joke service answered usefully.",
+        headers={"Retry-After": max(retry_after, key=int)} if retry_after else None,
+        errors=body["errors"],
+    )

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
@@ -24,12 +25,15 @@ def joke() -> FakeUpstream:
 
 @pytest.fixture
 def settings() -> GatewaySettings:
-    return GatewaySettings(upstream_timeout_seconds=0.5)
+    """Short deadlines; retries off so upstream call counts are exact."""
+    return GatewaySettings(
+        upstream_timeout_seconds=0.5, request_timeout_seconds=1.0, upstream_retries=0
+    )
 
 
-@pytest.fixture
-async def gateway(
-    weather: FakeUpstream, joke: FakeUpstream, settings: GatewaySettings
+@asynccontextmanager
+async def serve(
+    settings: GatewaySettings, weather: FakeUpstream, joke: FakeUpstream
 ) -> AsyncIterator[httpx.AsyncClient]:
     """An HTTP client talking to an in-process gateway whose upstreams are the fakes."""
     app = create_app(settings, transports={"weather": weather.transport, "joke": joke.transport})
@@ -39,6 +43,14 @@ async def gateway(
             transport=httpx.ASGITransport(app=manager.app), base_url="http://gateway"
         ) as client,
     ):
+        yield client
+
+
+@pytest.fixture
+async def gateway(
+    weather: FakeUpstream, joke: FakeUpstream, settings: GatewaySettings
+) -> AsyncIterator[httpx.AsyncClient]:
+    async with serve(settings, weather, joke) as client:
         yield client
 
 

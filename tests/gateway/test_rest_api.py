@@ -22,10 +22,13 @@ async def test_fullinfo_returns_the_seed_shape(gateway: httpx.AsyncClient) -> No
 async def test_fullinfo_with_one_service_down_is_partial(
     gateway: httpx.AsyncClient, joke: FakeUpstream
 ) -> None:
-    """One dead service: 200 with that part null and an errors entry naming it."""
+    """One dead service: 200, that part null, an errors entry naming it, marked incomplete."""
     joke.fault = "dead"
-    response = await gateway.get("/fullinfo", params={"city": "Rodez"})
+    response = await gateway.get(
+        "/fullinfo", params={"city": "Rodez"}, headers={"X-Request-ID": "screen-42"}
+    )
     assert response.status_code == 200
+    assert response.headers["X-Canaduck-Completed"] == "false"
     body = response.json()
     assert body["joke"] is None
     assert body["weather"]["temperature"] == 21.2
@@ -35,9 +38,16 @@ async def test_fullinfo_with_one_service_down_is_partial(
             "code": "UPSTREAM_UNAVAILABLE",
             "service": "joke",
             "retryable": True,
+            "requestId": "screen-42",
             "detail": "The joke service is unavailable.",
         }
     ]
+
+
+async def test_complete_fullinfo_says_so(gateway: httpx.AsyncClient) -> None:
+    """A whole answer carries X-Canaduck-Completed: true."""
+    response = await gateway.get("/fullinfo", params={"city": "Rodez"})
+    assert response.headers["X-Canaduck-Completed"] == "true"
 
 
 @pytest.mark.parametrize(

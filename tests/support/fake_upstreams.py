@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-Fault = Literal["dead", "500", "503", "html", "truncated", "wrong_shape"]
+Fault = Literal["dead", "500", "502", "503", "504", "429", "html", "truncated", "wrong_shape"]
 
 DUCK_JOKE = "Où est caché le canard ? Dans le coin."
 
@@ -48,16 +48,21 @@ class FakeUpstream:
     fault: Fault | None = None
     delay_seconds: float = 0.0
     calls: list[dict[str, str]] = field(default_factory=list)
+    request_ids: list[str | None] = field(default_factory=list)
+    # Faults for the next calls, one per call, before ``fault`` applies again.
+    script: list[Fault | None] = field(default_factory=list)
     # A fixed answer (status, body bytes, content type) overriding the normal one.
     canned: tuple[int, bytes, str] | None = None
+    refused: int = 0  # connection attempts refused while "dead"
 
     def __post_init__(self) -> None:
         path = "/weather" if self.service == "weather" else "/joke"
-        self.app = Starlette(routes=[Route(path, self._handle)])
+        self.app = Starlette(routes=[Route(path, self._handle), Route("/health", _healthy)])
         self.transport = _FakeTransport(self)
 
     async def _handle(self, request: Request) -> Response:
         self.calls.append(dict(request.query_params))
+        self.request_ids.append(request.headers.get("x-request-id"))
         if self.delay_seconds:
             await asyncio.sleep(self.delay_seconds)
         if self.canned is not None:
@@ -85,10 +90,11 @@ class FakeUpstream:
         return JSONResponse(weather_body(city, request.query_params.get("lang", "fr")))
 
     def _faulty_answer(self) -> Response | None:
-        match self.fault:
-            case "500" | "503":
+        fault = self.script.pop(0) if self.script else self.fault
+        match fault:
+            case "500" | "502" | "503" | "504" | "429":
                 return Response(
-                    "Internal Server Error: db at 10.0.0.5 down", status_code=int(self.fault)
+                    "Internal Server Error: db at 10.0.0.5 down", status_code=int(fault)
                 )
             case "html":
                 return Response("<html><body>Bad gateway</body></html>", media_type="text/html")
@@ -100,12 +106,21 @@ class FakeUpstream:
                 return None
 
 
+async def _healthy(request: Request) -> Response:
+    return JSONResponse({"status": "ok"})
+
+
 class _FakeTransport(httpx.AsyncBaseTransport):
     def __init__(self, fake: FakeUpstream) -> None:
         self.fake = fake
         self.asgi = httpx.ASGITransport(app=fake.app)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        if self.fake.fault == "dead":
+        if self.fake.fault == "dead" and not self.fake.script:
+            self.fake.refused += 1
+            raise httpx.ConnectError("Connection refused", request=request)
+        if self.fake.script and self.fake.script[0] == "dead":
+            self.fake.script.pop(0)
+            self.fake.refused += 1
             raise httpx.ConnectError("Connection refused", request=request)
         return await self.asgi.handle_async_request(request)

@@ -1,0 +1,109 @@
+"""``/display``: a wall-screen page showing the weather and a joke for rotating cities.
+
+The page is plain HTML, CSS and JavaScript shipped in the package (``templates/display.html``
+and ``static/display/``): no CDN, no build step. Its script sends one ``POST /graphql`` per
+refresh, for one city at a time, with :data:`DISPLAY_QUERY`, which selects only the fields
+the page shows. The server renders nothing but the page's settings into ``data-``
+attributes, after checking them like any other input.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from html import escape
+from pathlib import Path
+from string import Template
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from fastapi.responses import HTMLResponse
+
+from canaduck.inputs import City
+from gateway.csp import content_security_policy, page_headers
+from gateway.models import Lang
+
+router = APIRouter()
+
+TEMPLATE = Path(__file__).resolve().parent / "templates" / "display.html"
+GRAPHQL_ENDPOINT = "/graphql"
+MAX_CITIES = 12
+DEFAULT_REFRESH_SECONDS = 60
+MIN_REFRESH_SECONDS = 10
+MAX_REFRESH_SECONDS = 3600
+
+# One upstream-fanning root field per request (a sibling limit allows two): the page asks
+# for one city per refresh and rotates, never one alias per city.
+DISPLAY_QUERY = """\
+query Display($city: String!, $lang: Lang!) {
+  fullinfo(city: $city, lang: $lang) {
+    city
+    weather { city country temperature condition conditionCode humidity windKph observedAt source }
+    joke
+  }
+}"""
+
+_TEXT = {
+    Lang.FR: {
+        "loading": "Chargement de la météo…",
+        "noscript": "Cet écran a besoin de JavaScript pour afficher la météo.",
+    },
+    Lang.EN: {
+        "loading": "Loading the weather…",
+        "noscript": "This screen needs JavaScript to show the weather.",
+    },
+}
+
+CitiesQuery = Annotated[
+    list[City],
+    Query(
+        alias="city",
+        min_length=1,
+        max_length=MAX_CITIES,
+        description="One or more cities, shown in turn; repeat the parameter for each.",
+    ),
+]
+LangQuery = Annotated[Lang, Query(description="Language of the page, labels and jokes.")]
+RefreshQuery = Annotated[
+    int,
+    Query(
+        ge=MIN_REFRESH_SECONDS,
+        le=MAX_REFRESH_SECONDS,
+        description="Seconds between two updates; each update shows the next city.",
+    ),
+]
+
+
+@functools.cache
+def _template() -> Template:
+    return Template(TEMPLATE.read_text(encoding="utf-8"))
+
+
+def render_page(cities: list[str], lang: Lang, refresh_seconds: int) -> str:
+    """The page's HTML; every value is escaped for an attribute or text context."""
+    values = {
+        "lang": lang.value,
+        "title": " · ".join(cities),
+        "cities": json.dumps(cities, ensure_ascii=False),
+        "refresh": str(refresh_seconds),
+        "query": DISPLAY_QUERY,
+        "endpoint": GRAPHQL_ENDPOINT,
+        **_TEXT[lang],
+    }
+    return _template().substitute({key: escape(value) for key, value in values.items()})
+
+
+@router.get(
+    "/display",
+    response_class=HTMLResponse,
+    summary="A wall-screen page: weather and a joke, cities in turn (open it in a browser).",
+)
+async def display(
+    city: CitiesQuery,
+    lang: LangQuery = Lang.FR,
+    refresh: RefreshQuery = DEFAULT_REFRESH_SECONDS,
+) -> HTMLResponse:
+    cities = list(dict.fromkeys(city))  # a city named twice would only slow the rotation
+    return HTMLResponse(
+        render_page(cities, lang, refresh), headers=page_headers(content_security_policy())
+    )

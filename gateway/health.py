@@ -1,0 +1,54 @@
+"""Operator endpoints: liveness (``/health``) and readiness (``/ready``)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+
+from gateway.breaker import BreakerState
+from gateway.dependencies import UpstreamsDep
+from gateway.upstreams import CallOutcome, Upstream
+
+router = APIRouter(tags=["operations"])
+
+
+def _outcome(outcome: CallOutcome | None) -> dict[str, Any] | None:
+    if outcome is None:
+        return None
+    return {"code": outcome.code, "latencyMs": outcome.latency_ms, "at": outcome.at}
+
+
+async def _report(upstream: Upstream) -> dict[str, Any]:
+    probe = await upstream.probe()
+    breaker = upstream.breaker.state
+    return {
+        "usable": probe.code == "OK" and breaker is not BreakerState.OPEN,
+        "probe": _outcome(probe),
+        "lastCall": _outcome(upstream.last),
+        "breaker": breaker.value,
+        "consecutiveFailures": upstream.breaker.consecutive_failures,
+    }
+
+
+@router.get("/health", summary="Liveness: the gateway process answers (no upstream call).")
+async def health() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get(
+    "/ready",
+    summary="Readiness: 200 when at least one upstream is usable.",
+    responses={503: {"description": "No upstream is usable"}},
+)
+async def ready(upstreams: UpstreamsDep) -> JSONResponse:
+    reports = await asyncio.gather(*(_report(upstream) for upstream in upstreams))
+    by_service = {u.service: r for u, r in zip(upstreams, reports, strict=True)}
+    usable = any(report["usable"] for report in reports)
+    # Partial service is service: a dead joke service still leaves the weather to serve.
+    return JSONResponse(
+        {"status": "ready" if usable else "unavailable", "upstreams": by_service},
+        status_code=200 if usable else 503,
+    )

@@ -1,0 +1,209 @@
+"""Per-request facts every layer needs, without threading them through every call.
+
+``RequestScope`` (pure ASGI middleware, outermost) gives each HTTP request:
+
+* a **request ID**: the client's ``X-Request-ID`` when it is short and safe, else a fresh
+  one; echoed in the response header, forwarded to every upstream call, put in every error;
+* a **deadline** (loop time) that bounds all upstream work for the request, so the fan-out
+  answers with what is ready instead of hanging; a backstop answers 504 if the app itself
+  has not started its response shortly after the deadline;
+* **cancellation on disconnect**: the body is read first (capped, 413 beyond), then a
+  watcher listens for ``http.disconnect`` and cancels the handler, so a client that gives
+  up also stops its upstream calls.
+
+Both values live in ``contextvars``; tasks spawned by ``asyncio.gather`` inherit them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import uuid
+from collections.abc import Callable
+from contextvars import ContextVar
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from canaduck.problems import problem_body
+
+_request_id: ContextVar[str | None] = ContextVar("request_id", default=None)
+_deadline: ContextVar[float | None] = ContextVar("deadline", default=None)
+
+REQUEST_ID_HEADER = "x-request-id"
+_SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
+# How long past the deadline the app may take to start answering before the backstop does.
+BACKSTOP_GRACE_SECONDS = 0.5
+
+
+def request_id() -> str | None:
+    return _request_id.get()
+
+
+def problem_context() -> dict[str, str]:
+    """Members every REST problem of the gateway carries."""
+    rid = _request_id.get()
+    return {} if rid is None else {"requestId": rid}
+
+
+def remaining_seconds() -> float | None:
+    """Time left before the current request's deadline (None outside a request)."""
+    deadline = _deadline.get()
+    return None if deadline is None else deadline - asyncio.get_running_loop().time()
+
+
+def deadline() -> float | None:
+    return _deadline.get()
+
+
+def _client_request_id(scope: Scope) -> str | None:
+    for name, value in scope.get("headers", ()):
+        if name == b"x-request-id":
+            text = value.decode("latin-1")
+            return text if _SAFE_REQUEST_ID.fullmatch(text) else None
+    return None
+
+
+class _TooLarge(Exception):
+    pass
+
+
+async def _read_body(receive: Receive, limit: int) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise asyncio.CancelledError
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise _TooLarge
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+class RequestScope:
+    def __init__(self, app: ASGIApp, *, timeout_seconds: float, max_body_bytes: int) -> None:
+        self.app = app
+        self.timeout_seconds = timeout_seconds
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        rid = _client_request_id(scope) or uuid.uuid4().hex
+        loop = asyncio.get_running_loop()
+        rid_token = _request_id.set(rid)
+        deadline_token = _deadline.set(loop.time() + self.timeout_seconds)
+        started = False
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+                headers = [
+                    (k, v) for k, v in message.get("headers", ()) if k.lower() != b"x-request-id"
+                ]
+                message = {**message, "headers": [*headers, (b"x-request-id", rid.encode())]}
+            await send(message)
+
+        try:
+            try:
+                body = await _read_body(receive, self.max_body_bytes)
+            except _TooLarge:
+                await _send_problem(
+                    send_with_id,
+                    413,
+                    "REQUEST_TOO_LARGE",
+                    "Request too large",
+                    f"The request body exceeds {self.max_body_bytes} bytes.",
+                    rid,
+                )
+                return
+            await self._run(scope, body, receive, send_with_id, rid, lambda: started)
+        except asyncio.CancelledError:
+            if not _client_gone(scope):
+                raise
+        finally:
+            _request_id.reset(rid_token)
+            _deadline.reset(deadline_token)
+
+    async def _run(
+        self,
+        scope: Scope,
+        body: bytes,
+        receive: Receive,
+        send: Send,
+        rid: str,
+        response_started: Callable[[], bool],
+    ) -> None:
+        disconnected = asyncio.Event()
+        body_sent = False
+
+        async def replay() -> Message:
+            nonlocal body_sent
+            if not body_sent:
+                body_sent = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            await disconnected.wait()
+            return {"type": "http.disconnect"}
+
+        async def call_app() -> None:
+            await self.app(scope, replay, send)
+
+        handler = asyncio.create_task(call_app())
+
+        async def watch() -> None:
+            while (await receive())["type"] != "http.disconnect":
+                pass
+            disconnected.set()
+            if not handler.done():
+                scope["canaduck.client_gone"] = True
+                handler.cancel()
+
+        watcher = asyncio.create_task(watch())
+        try:
+            done, _ = await asyncio.wait(
+                {handler}, timeout=self.timeout_seconds + BACKSTOP_GRACE_SECONDS
+            )
+            if not done and not response_started():
+                handler.cancel()
+                await asyncio.gather(handler, return_exceptions=True)
+                await _send_problem(
+                    send,
+                    504,
+                    "GATEWAY_TIMEOUT",
+                    "Gateway timeout",
+                    "The request did not complete within its deadline.",
+                    rid,
+                )
+                return
+            await handler  # finished, or already answering: let it finish
+        finally:
+            handler.cancel()  # no-op when done; stops it if *we* are being cancelled
+            watcher.cancel()
+            await asyncio.gather(handler, watcher, return_exceptions=True)
+
+
+def _client_gone(scope: Scope) -> bool:
+    return bool(scope.get("canaduck.client_gone"))
+
+
+async def _send_problem(
+    send: Send, status: int, code: str, title: str, detail: str, rid: str
+) -> None:
+    body = json.dumps(problem_body(status, code, title, detail, requestId=rid)).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/problem+json"),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

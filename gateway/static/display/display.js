@@ -1,0 +1,313 @@
+// Canaduck wall display: one POST /graphql per refresh, for the next city in turn.
+// Settings come from the <body> data- attributes the gateway rendered. No dependencies.
+"use strict";
+
+(function () {
+  const body = document.body;
+  const config = {
+    cities: JSON.parse(body.dataset.cities),
+    lang: body.dataset.lang === "en" ? "en" : "fr",
+    refreshMs: Number(body.dataset.refreshSeconds) * 1000,
+    endpoint: body.dataset.endpoint,
+    query: body.dataset.query,
+  };
+  const requestTimeoutMs = Math.min(15000, config.refreshMs * 0.8);
+  // Older than this, the gateway's own cache age is worth telling (fresh data says nothing).
+  const tellAgeAfterSeconds = 60;
+
+  const TEXT = {
+    fr: {
+      cities: "Villes affichées",
+      joke: "La blague du moment",
+      humidity: "Humidité",
+      wind: "Vent",
+      localTime: "heure locale",
+      weatherDown: "Météo momentanément indisponible",
+      jokeDown: "Blague momentanément indisponible",
+      bothDown: "Services momentanément indisponibles",
+      offline: "Passerelle injoignable, nouvel essai à chaque rafraîchissement",
+      noWeather: "Pas de météo pour le moment",
+      unknownCity: (city) => `Ville inconnue : ${city}`,
+      updatedAt: (time) => `Mis à jour à ${time}`,
+      age: (minutes) =>
+        minutes < 1 ? "Données de moins d’une minute" : `Données d’il y a ${minutes} min`,
+      simulated: "Relevé simulé",
+      source: (name) => `Source : ${name}`,
+    },
+    en: {
+      cities: "Cities shown",
+      joke: "Joke of the moment",
+      humidity: "Humidity",
+      wind: "Wind",
+      localTime: "local time",
+      weatherDown: "Weather temporarily unavailable",
+      jokeDown: "Joke temporarily unavailable",
+      bothDown: "Services temporarily unavailable",
+      offline: "Gateway unreachable, retrying at each refresh",
+      noWeather: "No weather for now",
+      unknownCity: (city) => `Unknown city: ${city}`,
+      updatedAt: (time) => `Updated at ${time}`,
+      age: (minutes) => (minutes < 1 ? "Data under a minute old" : `Data ${minutes} min old`),
+      simulated: "Simulated reading",
+      source: (name) => `Source: ${name}`,
+    },
+  }[config.lang];
+
+  const locale = config.lang === "fr" ? "fr-FR" : "en-GB";
+  const number = (options) => new Intl.NumberFormat(locale, options);
+  const format = {
+    degrees: number({ maximumFractionDigits: 0 }),
+    percent: number({ style: "percent", maximumFractionDigits: 0 }),
+    speed: number({ style: "unit", unit: "kilometer-per-hour", maximumFractionDigits: 0 }),
+    clock: new Intl.DateTimeFormat(locale, { hour: "2-digit", minute: "2-digit" }),
+  };
+
+  const $ = (id) => document.getElementById(id);
+  const view = {
+    content: $("content"),
+    rotation: $("rotation"),
+    clock: $("clock"),
+    city: $("city"),
+    place: $("place"),
+    sky: $("sky"),
+    temperature: $("temperature"),
+    condition: $("condition"),
+    humidity: $("humidity"),
+    wind: $("wind"),
+    unavailable: $("weather-unavailable"),
+    joke: $("joke"),
+    notice: $("notice"),
+    freshness: $("freshness"),
+    source: $("source"),
+    progress: $("progress"),
+  };
+
+  // What is on screen, and the last answer per city (shown again, with its age, when the
+  // gateway cannot be reached). An entry: {city, weather, joke, receivedAt, serverAgeSeconds}.
+  const state = { index: -1, shown: null, offline: false, lastByCity: new Map() };
+
+  function skyOf(code) {
+    const c = String(code || "").toLowerCase();
+    if (/thunder|storm|lightning/.test(c)) return "storm";
+    if (/snow|sleet|hail|ice|flurr/.test(c)) return "snow";
+    if (/rain|drizzle|shower/.test(c)) return "rain";
+    if (/fog|mist|haze/.test(c)) return "fog";
+    if (/partly|mainly|few|scattered|broken/.test(c)) return "partly";
+    if (/cloud|overcast/.test(c)) return "cloudy";
+    if (/clear|sun/.test(c)) return "clear";
+    return "unknown";
+  }
+
+  function localTime(observedAt) {
+    // observedAt carries the city's own offset: its hh:mm is the local time there.
+    const match = /T(\d{2}):(\d{2})/.exec(String(observedAt || ""));
+    return match ? `${match[1]}:${match[2]}` : null;
+  }
+
+  function setLabels() {
+    view.rotation.setAttribute("aria-label", TEXT.cities);
+    $("joke-title").textContent = TEXT.joke;
+    $("humidity-label").textContent = TEXT.humidity;
+    $("wind-label").textContent = TEXT.wind;
+    view.unavailable.textContent = TEXT.noWeather;
+    view.rotation.replaceChildren(
+      ...config.cities.map((city) => {
+        const item = document.createElement("li");
+        item.textContent = city;
+        return item;
+      }),
+    );
+    view.rotation.hidden = config.cities.length < 2;
+  }
+
+  function markCurrent(index) {
+    [...view.rotation.children].forEach((item, i) => {
+      if (i === index) item.setAttribute("aria-current", "true");
+      else item.removeAttribute("aria-current");
+    });
+  }
+
+  function render(entry) {
+    const weather = entry.weather;
+    view.content.dataset.state = "shown";
+    view.content.setAttribute("aria-busy", "false");
+    view.content.dataset.weather = weather ? "shown" : "missing";
+    view.content.dataset.joke = entry.joke ? "shown" : "missing";
+    view.city.textContent = weather ? weather.city : entry.city;
+    if (weather) {
+      const time = localTime(weather.observedAt);
+      view.place.textContent = [weather.country, time && `${TEXT.localTime} ${time}`]
+        .filter(Boolean)
+        .join(" · ");
+      const degrees = document.createElement("span");
+      degrees.className = "value";
+      degrees.textContent = `${format.degrees.format(weather.temperature)}°`;
+      const unit = document.createElement("span");
+      unit.className = "unit";
+      unit.textContent = "C";
+      view.temperature.replaceChildren(degrees, unit);
+      view.condition.textContent = weather.condition;
+      view.humidity.textContent = format.percent.format(weather.humidity / 100);
+      view.wind.textContent = format.speed.format(weather.windKph);
+      const sky = skyOf(weather.conditionCode);
+      view.sky.setAttribute("href", `#sky-${sky}`);
+      body.dataset.sky = sky;
+      view.source.textContent =
+        weather.source === "simulated" ? TEXT.simulated : TEXT.source(weather.source);
+    } else {
+      view.place.textContent = "";
+      body.dataset.sky = "unknown";
+      view.source.textContent = "";
+    }
+    view.joke.textContent = entry.joke || "";
+    state.shown = entry;
+  }
+
+  function showFreshness() {
+    const entry = state.shown;
+    if (!entry || entry.empty) {
+      view.freshness.textContent = "";
+      return;
+    }
+    const ageSeconds = (Date.now() - entry.receivedAt) / 1000 + entry.serverAgeSeconds;
+    const tellAge = state.offline || entry.stale || entry.serverAgeSeconds >= tellAgeAfterSeconds;
+    view.freshness.textContent = tellAge
+      ? TEXT.age(Math.floor(ageSeconds / 60))
+      : TEXT.updatedAt(format.clock.format(new Date(entry.receivedAt)));
+  }
+
+  function tick() {
+    view.clock.textContent = format.clock.format(new Date());
+    showFreshness();
+  }
+
+  function restartProgress() {
+    view.progress.classList.remove("running");
+    void view.progress.offsetWidth; // reflow, so the animation starts over
+    view.progress.style.animationDuration = `${config.refreshMs}ms`;
+    view.progress.classList.add("running");
+  }
+
+  // How old the gateway says the weather is: extensions.sources (cache metadata) and
+  // STALE_DATA errors carry ageSeconds; both are optional.
+  function serverAge(answer) {
+    const ages = [];
+    let stale = false;
+    const sources = (answer.extensions && answer.extensions.sources) || {};
+    const weatherSource = sources.weather;
+    if (weatherSource && typeof weatherSource.ageSeconds === "number") {
+      ages.push(weatherSource.ageSeconds);
+      stale = weatherSource.cache === "stale";
+    }
+    for (const error of answer.errors || []) {
+      const extensions = error.extensions || {};
+      if (extensions.code === "STALE_DATA") {
+        stale = true;
+        if (typeof extensions.ageSeconds === "number") ages.push(extensions.ageSeconds);
+      }
+    }
+    return { seconds: ages.length ? Math.max(...ages) : 0, stale };
+  }
+
+  async function ask(city) {
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), requestTimeoutMs);
+    try {
+      const response = await fetch(config.endpoint, {
+        method: "POST",
+        headers: { "Content-Type": "application/json", Accept: "application/json" },
+        body: JSON.stringify({
+          query: config.query,
+          operationName: "Display",
+          variables: { city, lang: config.lang.toUpperCase() },
+        }),
+        cache: "no-store",
+        credentials: "same-origin",
+        signal: controller.signal,
+      });
+      const answer = await response.json(); // a proxy's HTML error page throws: offline
+      if (!answer || typeof answer !== "object" || !("data" in answer)) {
+        throw new Error(`no GraphQL data (HTTP ${response.status})`);
+      }
+      return answer;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  function failedPart(answer, part) {
+    return (answer.errors || []).find(
+      (error) =>
+        Array.isArray(error.path) &&
+        error.path[0] === "fullinfo" &&
+        (error.path[1] === part || error.path.length === 1),
+    );
+  }
+
+  function notice(text) {
+    view.notice.textContent = text || "";
+  }
+
+  function showLastKnown(city, orEmpty) {
+    const last = state.lastByCity.get(city);
+    if (last) render(last);
+    else if (orEmpty) render({ city, weather: null, joke: null, empty: true });
+  }
+
+  function apply(city, answer) {
+    state.offline = false;
+    const info = answer.data && answer.data.fullinfo;
+    const notFound = (answer.errors || []).some(
+      (error) => error.extensions && error.extensions.code === "CITY_NOT_FOUND",
+    );
+    const weather = info && info.weather;
+    const joke = info && info.joke;
+    if (notFound) {
+      render({ city, weather: null, joke, receivedAt: Date.now(), serverAgeSeconds: 0 });
+      notice(TEXT.unknownCity(city));
+      return;
+    }
+    if (!weather && !joke) {
+      showLastKnown(city, true);
+      notice(TEXT.bothDown);
+      return;
+    }
+    const age = serverAge(answer);
+    const entry = {
+      city,
+      weather,
+      joke,
+      receivedAt: Date.now(),
+      serverAgeSeconds: age.seconds,
+      stale: age.stale,
+    };
+    state.lastByCity.set(city, entry);
+    render(entry);
+    if (!weather || failedPart(answer, "weather")) notice(TEXT.weatherDown);
+    else if (!joke || failedPart(answer, "joke")) notice(TEXT.jokeDown);
+    else notice("");
+  }
+
+  async function update() {
+    state.index = (state.index + 1) % config.cities.length;
+    const city = config.cities[state.index];
+    markCurrent(state.index);
+    restartProgress();
+    try {
+      apply(city, await ask(city));
+    } catch (error) {
+      console.warn("canaduck display: gateway unreachable", error);
+      state.offline = true;
+      showLastKnown(city, false); // else the previous city stays, with its age
+      notice(TEXT.offline);
+    }
+    body.dataset.updatedAt = new Date().toISOString(); // lets tests wait for an update
+    tick();
+    setTimeout(update, config.refreshMs);
+  }
+
+  setLabels();
+  tick();
+  setInterval(tick, 10000);
+  update();
+})();
