@@ -9,13 +9,13 @@ import httpx
 from fastapi import FastAPI
 
 from canaduck.problems import install_problem_handlers
-from gateway import health, rest_api
+from gateway import display, health, rest_api
 from gateway.config import GatewaySettings
 from gateway.dependencies import State
 from gateway.errors import Service
 from gateway.graphql_api import mount_graphql
-from gateway.static_files import STATIC_URL, StaticAssets
 from gateway.request_scope import RequestScope, problem_context
+from gateway.static_files import STATIC_URL, StaticAssets
 from gateway.upstreams import Upstreams
 
 DESCRIPTION = """\

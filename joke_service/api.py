@@ -74,8 +74,9 @@ SettingsDep = Annotated[JokeSettings, Depends(get_settings)]
 router = APIRouter()
 
 
-@router.get("/health", operation_id="health",
-            summary="Liveness: the store is open and the service answers.")
+@router.get(
+    "/health", operation_id="health", summary="Liveness: the store is open and the service answers."
+)
 async def health() -> Health:
     """Answers 200 once startup (store opened and seeded) has finished."""
     return Health()
@@ -90,8 +91,9 @@ async def health() -> Health:
 async def random_joke(
     store: StoreDep,
     settings: SettingsDep,
-    lang: Annotated[Lang | None, Query(description="fr or en; the service default if absent.")]
-    = None,
+    lang: Annotated[
+        Lang | None, Query(description="fr or en; the service default if absent.")
+    ] = None,
 ) -> Joke:
     """A random joke in the requested language (French unless configured otherwise)."""
     wanted = lang or settings.default_lang

@@ -42,8 +42,7 @@ FRENCH_JOKES: tuple[str, ...] = (
     "Que dit un zéro à un huit ? Jolie ceinture !",
     "Pourquoi les fantômes mentent-ils si mal ? Parce qu'on voit à travers eux.",
     "Que fait une fraise sur un cheval ? Tagada, tagada !",
-    "Pourquoi les vaches ferment-elles les yeux pendant la traite ? "
-    "Pour faire du lait concentré.",
+    "Pourquoi les vaches ferment-elles les yeux pendant la traite ? Pour faire du lait concentré.",
     "Que dit un citron qui fait un hold-up ? Plus un zeste !",
     "Pourquoi les squelettes ne se battent-ils jamais ? Parce qu'ils n'ont pas le cœur à ça.",
     "Monsieur et Madame Térieur ont deux fils. Comment s'appellent-ils ? Alain et Alex.",

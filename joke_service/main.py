@@ -20,8 +20,9 @@ class State(TypedDict):
     settings: JokeSettings
 
 
-def create_app(settings: JokeSettings | None = None, *,
-               rng: random.Random | None = None) -> FastAPI:
+def create_app(
+    settings: JokeSettings | None = None, *, rng: random.Random | None = None
+) -> FastAPI:
     """Build the joke service; ``rng`` makes random picks repeatable in tests."""
     settings = settings or JokeSettings()
 

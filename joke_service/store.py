@@ -81,16 +81,19 @@ def default_seed() -> list[SeedRow]:
     """Our French jokes first (so they get the lowest ids), then pyjokes' neutral ones."""
     rows = [SeedRow("fr", text, "canaduck") for text in FRENCH_JOKES]
     for lang in LANGS:
-        rows += (SeedRow(lang, text.strip(), "pyjokes")
-                 for text in pyjokes.get_jokes(language=lang, category="neutral"))
+        rows += (
+            SeedRow(lang, text.strip(), "pyjokes")
+            for text in pyjokes.get_jokes(language=lang, category="neutral")
+        )
     return rows
 
 
 class JokeStore:
     """Jokes by id or at random, over one open aiosqlite connection."""
 
-    def __init__(self, db: aiosqlite.Connection, ids: dict[Lang, list[int]],
-                 rng: random.Random) -> None:
+    def __init__(
+        self, db: aiosqlite.Connection, ids: dict[Lang, list[int]], rng: random.Random
+    ) -> None:
         self._db = db
         self._ids = ids
         self._rng = rng
