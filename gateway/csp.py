@@ -2,7 +2,8 @@
 
 Both pages (GraphiQL and the display) load scripts, styles and data from the gateway's own
 origin only. GraphiQL's page carries one inline script and one inline style, allowed by a
-nonce that changes with every response; the display page has no inline code at all.
+nonce that changes with every response (never ``'unsafe-inline'``); the display page has no
+inline code at all.
 """
 
 from __future__ import annotations
@@ -16,15 +17,18 @@ def new_nonce() -> str:
     return secrets.token_urlsafe(16)
 
 
-def content_security_policy(*, nonce: str | None = None, cdn: Iterable[str] = ()) -> str:
-    """The policy: own origin only, plus a nonce for inline code and CDN origins if given."""
+def content_security_policy(
+    *, nonce: str | None = None, cdn: Iterable[str] = (), style_hashes: Iterable[str] = ()
+) -> str:
+    """Own origin only, plus what is given: a nonce for inline code, CDN origins, and the
+    hashes (``'sha256-…'``) of styles a library injects without a nonce."""
     code = ["'self'", *cdn]
     if nonce is not None:
         code.append(f"'nonce-{nonce}'")
     directives = {
         "default-src": "'self'",
         "script-src": " ".join(code),
-        "style-src": " ".join(code),
+        "style-src": " ".join([*code, *style_hashes]),
         # GraphiQL's CSS embeds its fonts as data: URLs; Strawberry's favicon is one too.
         "img-src": "'self' data:",
         "font-src": "'self' data:",

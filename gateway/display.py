@@ -37,8 +37,7 @@ MAX_REFRESH_SECONDS = 3600
 DISPLAY_QUERY = """\
 query Display($city: String!, $lang: Lang!) {
   fullinfo(city: $city, lang: $lang) {
-    city
-    weather { city country temperature condition conditionCode humidity windKph observedAt source }
+    weather { country temperature condition conditionCode humidity windKph observedAt source }
     joke
   }
 }"""

@@ -33,6 +33,12 @@ logger = logging.getLogger("gateway.graphiql")
 ContextT = TypeVar("ContextT")
 RootValueT = TypeVar("RootValueT")
 
+# react-remove-scroll-bar, inside graphiql.min.js, injects one <style> when a dialog opens
+# and cannot be handed our nonce (webpack keeps it internal). On Strawberry's page its text
+# is fixed (the body is overflow:hidden, so the scrollbar gap is always 0px): allow that
+# text by its hash. A browser test opens a dialog and fails on any CSP violation.
+SCROLL_LOCK_STYLE_HASH = "'sha256-Y/huXlwoYkVyQlxwSVcCi1RCDGDCSVBzDt0hYP9qlTc='"
+
 _NONCE = "__CSP_NONCE__"
 # The page's own inline code: tags without attributes (the asset tags all have some).
 _INLINE_TAG = re.compile(r"<(script|style)>")
@@ -67,7 +73,9 @@ class GraphiQLPage:
 
     def render(self) -> HTMLResponse:
         nonce = new_nonce()
-        csp = content_security_policy(nonce=nonce, cdn=self.cdn)
+        csp = content_security_policy(
+            nonce=nonce, cdn=self.cdn, style_hashes=[SCROLL_LOCK_STYLE_HASH]
+        )
         return HTMLResponse(self.template.replace(_NONCE, nonce), headers=page_headers(csp))
 
 

@@ -25,7 +25,7 @@
       weatherDown: "Météo momentanément indisponible",
       jokeDown: "Blague momentanément indisponible",
       bothDown: "Services momentanément indisponibles",
-      offline: "Passerelle injoignable, nouvel essai à chaque rafraîchissement",
+      offline: "Passerelle injoignable",
       noWeather: "Pas de météo pour le moment",
       unknownCity: (city) => `Ville inconnue : ${city}`,
       updatedAt: (time) => `Mis à jour à ${time}`,
@@ -43,7 +43,7 @@
       weatherDown: "Weather temporarily unavailable",
       jokeDown: "Joke temporarily unavailable",
       bothDown: "Services temporarily unavailable",
-      offline: "Gateway unreachable, retrying at each refresh",
+      offline: "Gateway unreachable",
       noWeather: "No weather for now",
       unknownCity: (city) => `Unknown city: ${city}`,
       updatedAt: (time) => `Updated at ${time}`,
@@ -60,6 +60,13 @@
     percent: number({ style: "percent", maximumFractionDigits: 0 }),
     speed: number({ style: "unit", unit: "kilometer-per-hour", maximumFractionDigits: 0 }),
     clock: new Intl.DateTimeFormat(locale, { hour: "2-digit", minute: "2-digit" }),
+    region: (code) => {
+      try {
+        return new Intl.DisplayNames([locale], { type: "region" }).of(code) || code;
+      } catch {
+        return code; // an older browser, or not a region code: the code is still useful
+      }
+    },
   };
 
   const $ = (id) => document.getElementById(id);
@@ -83,8 +90,9 @@
   };
 
   // What is on screen, and the last answer per city (shown again, with its age, when the
-  // gateway cannot be reached). An entry: {city, weather, joke, receivedAt, serverAgeSeconds}.
-  const state = { index: -1, shown: null, offline: false, lastByCity: new Map() };
+  // gateway cannot be reached). An entry is {city, weather, joke, receivedAt,
+  // serverAgeSeconds, stale}, or {city, empty: true} when there is nothing to show.
+  const state = { index: -1, updates: 0, shown: null, offline: false, lastByCity: new Map() };
 
   function skyOf(code) {
     const c = String(code || "").toLowerCase();
@@ -92,7 +100,7 @@
     if (/snow|sleet|hail|ice|flurr/.test(c)) return "snow";
     if (/rain|drizzle|shower/.test(c)) return "rain";
     if (/fog|mist|haze/.test(c)) return "fog";
-    if (/partly|mainly|few|scattered|broken/.test(c)) return "partly";
+    if (/partly|few|scattered|broken/.test(c)) return "partly";
     if (/cloud|overcast/.test(c)) return "cloudy";
     if (/clear|sun/.test(c)) return "clear";
     return "unknown";
@@ -102,6 +110,13 @@
     // observedAt carries the city's own offset: its hh:mm is the local time there.
     const match = /T(\d{2}):(\d{2})/.exec(String(observedAt || ""));
     return match ? `${match[1]}:${match[2]}` : null;
+  }
+
+  // French puts a space before ? ! : ; and inside « »; a narrow no-break space keeps the
+  // mark from wrapping alone onto the next line of a large-type joke.
+  function typeset(text) {
+    if (config.lang !== "fr") return text;
+    return text.replace(/\s+([?!:;»])/g, "\u202f$1").replace(/«\s+/g, "«\u202f");
   }
 
   function setLabels() {
@@ -133,18 +148,19 @@
     view.content.setAttribute("aria-busy", "false");
     view.content.dataset.weather = weather ? "shown" : "missing";
     view.content.dataset.joke = entry.joke ? "shown" : "missing";
-    view.city.textContent = weather ? weather.city : entry.city;
+    view.city.textContent = entry.city; // as the screen's owner wrote it, like the rotation
+    markCurrent(config.cities.indexOf(entry.city));
     if (weather) {
       const time = localTime(weather.observedAt);
-      view.place.textContent = [weather.country, time && `${TEXT.localTime} ${time}`]
+      view.place.textContent = [format.region(weather.country), time && `${TEXT.localTime} ${time}`]
         .filter(Boolean)
         .join(" · ");
       const degrees = document.createElement("span");
       degrees.className = "value";
-      degrees.textContent = `${format.degrees.format(weather.temperature)}°`;
+      degrees.textContent = format.degrees.format(weather.temperature);
       const unit = document.createElement("span");
       unit.className = "unit";
-      unit.textContent = "C";
+      unit.textContent = "°C";
       view.temperature.replaceChildren(degrees, unit);
       view.condition.textContent = weather.condition;
       view.humidity.textContent = format.percent.format(weather.humidity / 100);
@@ -159,7 +175,7 @@
       body.dataset.sky = "unknown";
       view.source.textContent = "";
     }
-    view.joke.textContent = entry.joke || "";
+    view.joke.textContent = typeset(entry.joke || "");
     state.shown = entry;
   }
 
@@ -238,6 +254,7 @@
   function failedPart(answer, part) {
     return (answer.errors || []).find(
       (error) =>
+        !(error.extensions && error.extensions.code === "STALE_DATA") && // shown, with its age
         Array.isArray(error.path) &&
         error.path[0] === "fullinfo" &&
         (error.path[1] === part || error.path.length === 1),
@@ -291,7 +308,6 @@
   async function update() {
     state.index = (state.index + 1) % config.cities.length;
     const city = config.cities[state.index];
-    markCurrent(state.index);
     restartProgress();
     try {
       apply(city, await ask(city));
@@ -301,7 +317,8 @@
       showLastKnown(city, false); // else the previous city stays, with its age
       notice(TEXT.offline);
     }
-    body.dataset.updatedAt = new Date().toISOString(); // lets tests wait for an update
+    state.updates += 1;
+    body.dataset.updates = String(state.updates); // lets a test (or a curious operator) follow
     tick();
     setTimeout(update, config.refreshMs);
   }
