@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Self
+from typing import Literal, Self
 
 from pydantic import (
     AliasChoices,
@@ -19,7 +19,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 class GatewaySettings(BaseSettings):
     """Every knob of the gateway; each one is in README's table and in .env.example."""
 
-    model_config = SettingsConfigDict(env_prefix="GATEWAY_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="GATEWAY_", extra="forbid", populate_by_name=True)
 
     # The upstream base URLs are the seed's contract names (no prefix). Only these URLs are
     # ever called: client input travels as encoded query parameters, never into a URL.
@@ -54,7 +54,49 @@ class GatewaySettings(BaseSettings):
     breaker_failure_threshold: PositiveInt = 5
     breaker_cooldown_seconds: PositiveFloat = 30.0
 
-    graphiql: bool = True
+    # One switch for a public deployment: CANADUCK_ENV=production turns off everything an
+    # attacker enjoys and a developer wants (the GraphiQL page, introspection, "did you mean"
+    # suggestions, queries over GET). Each one can still be set on its own; unset, it
+    # follows the switch.
+    env: Literal["development", "production"] = Field(
+        default="development", validation_alias=AliasChoices("CANADUCK_ENV", "GATEWAY_ENV")
+    )
+    graphiql: bool | None = None
+    introspection: bool | None = None
+    field_suggestions: bool | None = None
+    get_queries: bool | None = None
+
+    # Document limits, enforced before any upstream call. Every fullinfo alias costs up to
+    # two upstream calls, so the shape of a document is an amplification lever.
+    max_query_depth: PositiveInt = 5
+    max_aliases: NonNegativeInt = 15
+    max_tokens: PositiveInt = 1000
+    max_directives: NonNegativeInt = 5
+    max_fields: PositiveInt = 100
+    max_upstream_root_fields: PositiveInt = 2
+
+    @property
+    def production(self) -> bool:
+        return self.env == "production"
+
+    def _dev_default(self, value: bool | None) -> bool:
+        return (not self.production) if value is None else value
+
+    @property
+    def graphiql_enabled(self) -> bool:
+        return self._dev_default(self.graphiql)
+
+    @property
+    def introspection_enabled(self) -> bool:
+        return self._dev_default(self.introspection)
+
+    @property
+    def field_suggestions_enabled(self) -> bool:
+        return self._dev_default(self.field_suggestions)
+
+    @property
+    def get_queries_enabled(self) -> bool:
+        return self._dev_default(self.get_queries)
 
     @model_validator(mode="after")
     def _upstream_deadline_within_request_deadline(self) -> Self:

@@ -7,6 +7,7 @@ from typing import Annotated, TypedDict
 from fastapi import Depends, Request
 
 from gateway.config import GatewaySettings
+from gateway.observability import Metrics
 from gateway.upstreams import Upstreams
 
 
@@ -15,6 +16,7 @@ class State(TypedDict):
 
     settings: GatewaySettings
     upstreams: Upstreams
+    metrics: Metrics
 
 
 def get_upstreams(request: Request) -> Upstreams:
@@ -23,3 +25,11 @@ def get_upstreams(request: Request) -> Upstreams:
 
 
 UpstreamsDep = Annotated[Upstreams, Depends(get_upstreams)]
+
+
+def get_metrics(request: Request) -> Metrics:
+    metrics: Metrics = request.state.metrics
+    return metrics
+
+
+MetricsDep = Annotated[Metrics, Depends(get_metrics)]

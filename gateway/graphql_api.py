@@ -16,7 +16,15 @@ from typing import Any
 import strawberry
 from fastapi import FastAPI
 from graphql import GraphQLError
-from strawberry.extensions import ParserCache, ValidationCache
+from graphql.validation import ASTValidationRule, NoSchemaIntrospectionCustomRule
+from strawberry.extensions import (
+    AddValidationRules,
+    MaxTokensLimiter,
+    ParserCache,
+    ValidationCache,
+)
+from strawberry.extensions.max_aliases import create_validator as aliases_rule
+from strawberry.extensions.query_depth_limiter import create_validator as depth_rule
 from strawberry.fastapi import BaseContext, GraphQLRouter
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
@@ -24,9 +32,10 @@ from strawberry.types import ExecutionContext
 from canaduck.inputs import InvalidCity, normalize_city, normalize_country
 from gateway.config import GatewaySettings
 from gateway.dependencies import UpstreamsDep
-from gateway.errors import ApiError, InvalidInput
-from gateway.graphiql import OfflineGraphQLRouter
-from gateway.graphql_extensions import ErrorContract
+from gateway.errors import InvalidInput
+from gateway.graphql_extensions import OperationRecorder
+from gateway.graphql_http import GatewayGraphQLRouter
+from gateway.graphql_limits import DocumentLimits, MaskUnexpectedErrors, is_unexpected
 from gateway.models import JokePayload, WeatherReport
 from gateway.models import Lang as LangValue
 from gateway.upstreams import Upstreams
@@ -137,29 +146,52 @@ class GatewaySchema(strawberry.Schema):
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
-        # Strawberry logs every error with a traceback. Ours are expected outcomes (a dead
-        # upstream, an unknown city) and already carry a code: one line each is enough.
-        unexpected = []
+        # Strawberry logs every error with a traceback. Only a resolver crash deserves one:
+        # upstream failures and bad documents are expected outcomes with a code, so they get
+        # one line each (and documents are bounded, so the number of lines is too).
+        crashes = []
         for error in errors:
-            if isinstance(error.original_error, ApiError):
-                logger.info(
-                    "graphql.field.failed code=%s path=%s", error.original_error.code, error.path
-                )
+            if is_unexpected(error):
+                crashes.append(error)
             else:
-                unexpected.append(error)
-        super().process_errors(unexpected, execution_context)
+                code = (error.extensions or {}).get("code", "GRAPHQL_VALIDATION_FAILED")
+                logger.info(
+                    "graphql.error code=%s path=%s message=%s",
+                    code,
+                    error.path,
+                    error.message[:200],
+                )
+        super().process_errors(crashes, execution_context)
 
 
 def build_schema(settings: GatewaySettings) -> strawberry.Schema:
+    """The schema with the limits and switches ``settings`` asks for."""
+    # Rule classes are built once: a fresh class per request would miss ValidationCache
+    # (its key includes the rules), so no per-request QueryDepthLimiter(...) factories.
+    rules: list[type[ASTValidationRule]] = [
+        depth_rule(settings.max_query_depth, None, None),
+        aliases_rule(settings.max_aliases),
+    ]
+    if not settings.introspection_enabled:
+        rules.append(NoSchemaIntrospectionCustomRule)
+    # Order matters: hooks enter in list order and leave in reverse. DocumentLimits must
+    # validate after ValidationCache (to replace its errors with one). Factories, not
+    # instances (strawberry#4369); the parse/validation LRU caches live at module level.
     return GatewaySchema(
         query=Query,
-        config=StrawberryConfig(),
-        # Factories, not instances (strawberry#4369); the LRU caches themselves live at
-        # module level in Strawberry, so they persist across requests either way.
+        config=StrawberryConfig(disable_field_suggestions=not settings.field_suggestions_enabled),
         extensions=[
+            lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
+            lambda: AddValidationRules(rules),
             lambda: ParserCache(maxsize=256),
             lambda: ValidationCache(maxsize=256),
-            ErrorContract,
+            lambda: DocumentLimits(
+                max_directives=settings.max_directives,
+                max_fields=settings.max_fields,
+                max_upstream_root_fields=settings.max_upstream_root_fields,
+            ),
+            MaskUnexpectedErrors,
+            OperationRecorder,
         ],
     )
 
@@ -170,9 +202,10 @@ async def get_context(upstreams: UpstreamsDep) -> Context:
 
 def mount_graphql(app: FastAPI, settings: GatewaySettings) -> None:
     # GraphiQL's files come from /static/vendor when installed, so it works offline.
-    router: GraphQLRouter[Any, None] = OfflineGraphQLRouter(
+    router: GraphQLRouter[Any, None] = GatewayGraphQLRouter(
         build_schema(settings),
         context_getter=get_context,
-        graphql_ide="graphiql" if settings.graphiql else None,
+        graphql_ide="graphiql" if settings.graphiql_enabled else None,
+        allow_queries_via_get=settings.get_queries_enabled,
     )
     app.include_router(router, prefix="/graphql")

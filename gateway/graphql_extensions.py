@@ -1,29 +1,29 @@
-"""Schema extensions that give GraphQL responses the gateway's error contract."""
+"""Schema extensions of the gateway (the limits and masking live in ``graphql_limits``)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import Iterator
 
+from graphql import FieldNode, get_operation_ast
 from strawberry.extensions import SchemaExtension
 
-from gateway import request_scope
-
-# KrakenD's X-KrakenD-Completed idea: monitors and curl scripts see a partial answer without
-# parsing the body. "false" whenever the response carries errors.
-COMPLETED_HEADER = "X-Canaduck-Completed"
+from gateway.observability import current_record
 
 
-class ErrorContract(SchemaExtension):
-    """Every error carries the request ID; the completion header tells if any occurred."""
+class OperationRecorder(SchemaExtension):
+    """Note the operation's name (for the log) and root fields (a bounded metrics label)."""
 
-    async def on_operation(self) -> AsyncIterator[None]:
+    def on_execute(self) -> Iterator[None]:
+        record = current_record()
+        context = self.execution_context
+        if record is not None and context.graphql_document is not None:
+            record.operation = context.operation_name
+            operation = get_operation_ast(context.graphql_document, context.operation_name)
+            if operation is not None:
+                names = {
+                    s.name.value
+                    for s in operation.selection_set.selections
+                    if isinstance(s, FieldNode)
+                }
+                record.fields = ",".join(sorted(names))
         yield
-        result = self.execution_context.result
-        errors = result.errors if result is not None else None
-        rid = request_scope.request_id()
-        if errors and rid is not None:
-            for error in errors:
-                error.extensions = {**(error.extensions or {}), "requestId": rid}
-        response = getattr(self.execution_context.context, "response", None)
-        if response is not None:
-            response.headers[COMPLETED_HEADER] = "false" if errors else "true"

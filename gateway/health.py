@@ -6,10 +6,11 @@ import asyncio
 from typing import Any
 
 from fastapi import APIRouter
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from gateway.breaker import BreakerState
-from gateway.dependencies import UpstreamsDep
+from gateway.dependencies import MetricsDep, UpstreamsDep
 from gateway.upstreams import CallOutcome, Upstream
 
 router = APIRouter(tags=["operations"])
@@ -52,3 +53,12 @@ async def ready(upstreams: UpstreamsDep) -> JSONResponse:
         {"status": "ready" if usable else "unavailable", "upstreams": by_service},
         status_code=200 if usable else 503,
     )
+
+
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics (scraped on the internal network only).",
+    response_class=Response,
+)
+async def metrics(metrics: MetricsDep) -> Response:
+    return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)

@@ -8,12 +8,14 @@ from contextlib import AsyncExitStack, asynccontextmanager
 import httpx
 from fastapi import FastAPI
 
+from canaduck.logs import configure_structlog
 from canaduck.problems import install_problem_handlers
 from gateway import display, health, rest_api
 from gateway.config import GatewaySettings
 from gateway.dependencies import State
 from gateway.errors import Service
 from gateway.graphql_api import mount_graphql
+from gateway.observability import Metrics, Observe
 from gateway.request_scope import RequestScope, problem_context
 from gateway.static_files import STATIC_URL, StaticAssets
 from gateway.upstreams import Upstreams
@@ -37,23 +39,28 @@ def create_app(
     """Build the gateway. ``transports`` replaces the network per upstream (tests only)."""
     settings = settings or GatewaySettings()
     transports = transports or {}
+    metrics = Metrics()
+    configure_structlog()  # our events go through logging, as JSON under `python -m gateway`
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[State]:
         async with AsyncExitStack() as stack:
-            upstreams = await Upstreams.open(stack, settings, transports)
-            yield {"settings": settings, "upstreams": upstreams}
+            upstreams = await Upstreams.open(stack, settings, transports, metrics)
+            metrics.watch_breakers(upstreams)
+            yield {"settings": settings, "upstreams": upstreams, "metrics": metrics}
 
     app = FastAPI(
         title="Canaduck gateway", description=DESCRIPTION, version="0.1.0", lifespan=lifespan
     )
     install_problem_handlers(app, context=problem_context)
-    # Outermost: request ID, deadline and disconnect handling wrap everything else.
+    # Middleware added last runs first: Observe (metrics, the request log line) wraps the
+    # request scope (ID, deadline, body cap, disconnects), which wraps everything else.
     app.add_middleware(
         RequestScope,
         timeout_seconds=settings.request_timeout_seconds,
         max_body_bytes=settings.max_request_body_bytes,
     )
+    app.add_middleware(Observe, metrics=metrics)
     app.include_router(health.router)
     app.include_router(rest_api.router)
     app.include_router(display.router)

@@ -6,15 +6,16 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 
 from canaduck.inputs import CITY_MAX_LENGTH, City, Country
 from canaduck.problems import PROBLEM_JSON, problem_response
 from gateway.dependencies import UpstreamsDep
-from gateway.errors import Service, UpstreamBadResponse
+from gateway.errors import UpstreamBadResponse
 from gateway.fullinfo import fetch_fullinfo, status_when_all_failed
-from gateway.graphql_extensions import COMPLETED_HEADER
-from gateway.models import Lang
-from gateway.upstreams import UpstreamResponse, error_for_status
+from gateway.graphql_http import COMPLETED_HEADER
+from gateway.models import JokePayload, Lang, WeatherReport
+from gateway.upstreams import Upstream, UpstreamResponse, error_for_status
 
 router = APIRouter()
 
@@ -36,17 +37,21 @@ _PROBLEM: dict[str, Any] = {
 _ERRORS: dict[int | str, dict[str, Any]] = {status: _PROBLEM for status in (422, 502, 503, 504)}
 
 
-def _relay(response: UpstreamResponse, service: Service) -> Response:
+def _relay(response: UpstreamResponse, upstream: Upstream, model: type[BaseModel]) -> Response:
     """The upstream's own answer, unchanged: success or client error only.
 
     A server error becomes our problem JSON (its body may hold internals), and a redirect is
-    never relayed (it could point a client anywhere).
+    never relayed (it could point a client anywhere). A success is relayed only when its body
+    is the service's contract: an HTML error page or a JSON of another shape sent with a 200
+    is a bad upstream answer (502), as it is for GraphQL.
     """
     status = response.status_code
     if status >= 500:
-        raise error_for_status(service, status)
+        raise error_for_status(upstream.service, status)
     if 300 <= status < 400:
-        raise UpstreamBadResponse(service, upstream_status=status)
+        raise UpstreamBadResponse(upstream.service, upstream_status=status)
+    if status < 300:
+        upstream.parse(response, model)  # raises UpstreamBadResponse; relayed bytes unchanged
     return Response(response.content, status_code=status, media_type=response.content_type)
 
 
@@ -69,7 +74,7 @@ async def weather(
     response = await upstreams.weather.fetch(
         "/weather", _params(city=city, lang=lang, country=country)
     )
-    return _relay(response, upstreams.weather.service)
+    return _relay(response, upstreams.weather, WeatherReport)
 
 
 @router.get(
@@ -79,7 +84,7 @@ async def weather(
 )
 async def joke(upstreams: UpstreamsDep, lang: LangQuery = None) -> Response:
     response = await upstreams.joke.fetch("/joke", _params(lang=lang))
-    return _relay(response, upstreams.joke.service)
+    return _relay(response, upstreams.joke, JokePayload)
 
 
 @router.get(

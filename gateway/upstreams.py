@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import zlib
 from collections.abc import Iterator, Mapping
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
@@ -35,12 +36,14 @@ from gateway.errors import (
     UpstreamUnavailable,
 )
 from gateway.models import JokePayload, Lang, WeatherReport
+from gateway.observability import Metrics
 from gateway.retries import RETRYABLE_STATUSES, RetryBudget
 
 M = TypeVar("M", bound=BaseModel)
 
 # What a refused connection or an overloaded upstream tells the client to wait.
 RETRY_AFTER_SECONDS = 1
+ACCEPT_ENCODING = "gzip, deflate"
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,10 +76,15 @@ class Upstream:
     """One REST service: its pooled client and the policies around every call."""
 
     def __init__(
-        self, service: Service, client: httpx.AsyncClient, settings: GatewaySettings
+        self,
+        service: Service,
+        client: httpx.AsyncClient,
+        settings: GatewaySettings,
+        metrics: Metrics,
     ) -> None:
         self.service = service
         self.client = client
+        self.metrics = metrics
         self.timeout_seconds = settings.upstream_timeout_seconds
         self.max_body_bytes = settings.upstream_max_body_bytes
         self.retries = settings.upstream_retries
@@ -91,8 +99,9 @@ class Upstream:
     async def fetch(self, path: str, params: Mapping[str, str]) -> UpstreamResponse:
         """GET ``path`` with ``params``. Any HTTP status comes back; failures raise."""
         loop = asyncio.get_running_loop()
-        started = loop.time()
-        deadline = started + self.timeout_seconds
+        # loop.time() drives deadlines; perf_counter() measures (uvloop's clock ticks in ms).
+        started = time.perf_counter()
+        deadline = loop.time() + self.timeout_seconds
         request_deadline = request_scope.deadline()
         if request_deadline is not None:
             deadline = min(deadline, request_deadline)
@@ -120,7 +129,9 @@ class Upstream:
         return response
 
     def _remember(self, code: str, started: float) -> None:
-        latency_ms = (asyncio.get_running_loop().time() - started) * 1000
+        seconds = time.perf_counter() - started
+        self.metrics.upstream_call(self.service, code, seconds)
+        latency_ms = seconds * 1000
         self.last = CallOutcome(code=code, latency_ms=round(latency_ms, 1), at=time.time())
 
     async def _fetch_with_retry(
@@ -134,11 +145,14 @@ class Upstream:
                 isinstance(exc, UpstreamUnavailable)
                 and isinstance(exc.__cause__, httpx.ConnectError)
             )
-            return (
+            granted = (
                 says_retry
                 and deadline - loop.time() >= self.retry_min_remaining_seconds
                 and self.retry_budget.try_spend()
             )
+            if granted:
+                self.metrics.retry(self.service)
+            return granted
 
         try:
             # 1 retry after 50–150 ms (jittered); stamina stops early when may_retry says no.
@@ -194,14 +208,31 @@ class Upstream:
         )
 
     async def _read_capped(self, response: httpx.Response) -> bytes:
-        # aiter_bytes yields *decoded* chunks, so a gzip bomb stops at the cap too.
+        # We inflate the raw bytes ourselves, never more than the cap + 1 byte at a time:
+        # httpx's decoder inflates each 64 KiB network read in one call (a gzip bomb turns
+        # it into 64 MiB, blocking the event loop while it does), and checks no size
+        # (encode/httpx _decoders.py GZipDecoder.decode). The cap applies to decoded bytes.
+        inflater = _inflater(response.headers.get("content-encoding", ""))
         chunks: list[bytes] = []
         size = 0
-        async for chunk in response.aiter_bytes():
-            size += len(chunk)
-            if size > self.max_body_bytes:
-                raise _BodyTooLarge(f"body over {self.max_body_bytes} bytes")
-            chunks.append(chunk)
+        async for raw in response.aiter_raw():
+            pending = raw
+            while pending:  # each turn either empties `pending` or grows `size`
+                if inflater is None:
+                    chunk, pending = pending, b""
+                else:
+                    try:
+                        chunk = inflater.decompress(pending, self.max_body_bytes - size + 1)
+                    except zlib.error as exc:
+                        raise httpx.DecodingError(str(exc)) from exc
+                    pending = inflater.unconsumed_tail
+                size += len(chunk)
+                if size > self.max_body_bytes:
+                    # The traceback keeps this frame alive until a GC pass: not the body too.
+                    chunks.clear()
+                    del chunk, pending, raw
+                    raise _BodyTooLarge(f"body over {self.max_body_bytes} bytes")
+                chunks.append(chunk)
         return b"".join(chunks)
 
     def parse(self, response: UpstreamResponse, model: type[M]) -> M:
@@ -215,7 +246,7 @@ class Upstream:
 
     async def probe(self, timeout_seconds: float = 1.0) -> CallOutcome:
         """One cheap GET /health, outside the breaker and retries (for readiness)."""
-        started = asyncio.get_running_loop().time()
+        started = time.perf_counter()
         try:
             async with asyncio.timeout(timeout_seconds):
                 response = await self.client.get("/health")
@@ -224,7 +255,7 @@ class Upstream:
             code = UpstreamTimeout.code
         except httpx.HTTPError:
             code = UpstreamUnavailable.code
-        latency_ms = (asyncio.get_running_loop().time() - started) * 1000
+        latency_ms = (time.perf_counter() - started) * 1000
         return CallOutcome(code=code, latency_ms=round(latency_ms, 1), at=time.time())
 
 
@@ -255,13 +286,14 @@ class Upstreams:
         stack: AsyncExitStack,
         settings: GatewaySettings,
         transports: Mapping[Service, httpx.AsyncBaseTransport],
+        metrics: Metrics,
     ) -> Upstreams:
         """Both upstreams with their clients; ``stack`` closes the clients."""
 
         async def upstream(service: Service, base_url: str) -> Upstream:
             client = make_client(base_url, settings, transports.get(service))
             await stack.enter_async_context(client)
-            return Upstream(service, client, settings)
+            return Upstream(service, client, settings, metrics)
 
         return cls(
             weather=await upstream("weather", str(settings.weather_url)),
@@ -295,6 +327,19 @@ def _problem_code(response: UpstreamResponse) -> str | None:
         return None
 
 
+def _inflater(content_encoding: str) -> zlib._Decompress | None:
+    """A bounded decoder for the body, or None when it is not encoded."""
+    encoding = content_encoding.strip().lower()
+    if encoding in ("", "identity"):
+        return None
+    if encoding in ("gzip", "x-gzip"):
+        return zlib.decompressobj(16 + zlib.MAX_WBITS)
+    if encoding == "deflate":
+        return zlib.decompressobj()
+    # Only the encodings we ask for (ACCEPT_ENCODING) can be read within the cap.
+    raise httpx.DecodingError(f"unsupported content-encoding {encoding!r}")
+
+
 def make_client(
     base_url: str, settings: GatewaySettings, transport: httpx.AsyncBaseTransport | None = None
 ) -> httpx.AsyncClient:
@@ -313,5 +358,8 @@ def make_client(
         limits=limits,
         timeout=timeout,
         follow_redirects=False,
+        # Only what _read_capped can inflate within the body cap (httpx would add br and
+        # zstd whenever their packages happen to be installed).
+        headers={"Accept-Encoding": ACCEPT_ENCODING},
         transport=transport,
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import httpx
 import pytest
 
@@ -122,7 +124,8 @@ async def test_weather_passthrough_is_byte_identical(
     gateway: httpx.AsyncClient, weather: FakeUpstream
 ) -> None:
     """/weather relays the upstream's bytes, status and content type untouched."""
-    odd = b'{ "city" : "Rodez",\n  "temperature":21.20 }'
+    # The whole contract, in a layout json.dumps would never produce.
+    odd = json.dumps(weather_body("Rodez"), indent=3).replace(": 21.2,", ":21.20 ,").encode()
     weather.canned = (200, odd, "application/json; charset=utf-8")
     response = await gateway.get("/weather", params={"city": "Rodez"})
     assert (response.status_code, response.content) == (200, odd)

@@ -1,0 +1,208 @@
+"""Upstream answers kept for reuse: TTL, in-flight coalescing, stale-on-error.
+
+    Cache ──uses──▶ CacheBackend (Protocol)
+                    ├── MemoryBackend   one process (the default; nothing to install)
+                    └── RedisBackend    shared by every gateway replica (CACHE_URL=redis://…)
+
+Only successful (200) upstream answers are stored, as the raw bytes the upstream sent, so a
+cached answer serves GraphQL, the merged ``/fullinfo`` and the byte-identical passthrough
+alike. An entry is *fresh* for ``ttl`` seconds, then *stale* for up to ``max_stale`` more:
+a stale entry is never served while the upstream answers, only instead of an error.
+
+Coalescing: while one caller fetches a key, identical callers wait for that same fetch
+(one upstream call for N concurrent misses). The fetch runs in its own task so one waiter
+giving up does not fail the others; when every waiter has given up, it is cancelled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+CacheResult = Literal["off", "hit", "miss", "coalesced", "stale"]
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    status_code: int
+    content: bytes
+    content_type: str
+    stored_at: float  # wall clock, comparable across replicas
+
+    def age(self, now: float) -> float:
+        return max(0.0, now - self.stored_at)
+
+    def dumps(self) -> bytes:
+        head = json.dumps({"s": self.status_code, "t": self.content_type, "at": self.stored_at})
+        return head.encode() + b"\n" + self.content
+
+    @classmethod
+    def loads(cls, raw: bytes) -> Entry:
+        head, _, content = raw.partition(b"\n")
+        meta = json.loads(head)
+        return cls(int(meta["s"]), content, str(meta["t"]), float(meta["at"]))
+
+
+class CacheBackend(Protocol):
+    async def get(self, key: str) -> Entry | None: ...
+
+    async def set(self, key: str, entry: Entry, keep_seconds: float) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+class MemoryBackend:
+    """A bounded LRU in this process; entries vanish after ``keep_seconds``."""
+
+    def __init__(
+        self, *, max_entries: int = 10_000, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.max_entries = max_entries
+        self._clock = clock
+        self._entries: OrderedDict[str, tuple[float, Entry]] = OrderedDict()
+
+    async def get(self, key: str) -> Entry | None:
+        item = self._entries.get(key)
+        if item is None:
+            return None
+        expires, entry = item
+        if self._clock() >= expires:
+            del self._entries[key]
+            return None
+        self._entries.move_to_end(key)
+        return entry
+
+    async def set(self, key: str, entry: Entry, keep_seconds: float) -> None:
+        self._entries[key] = (self._clock() + keep_seconds, entry)
+        self._entries.move_to_end(key)
+        while len(self._entries) > self.max_entries:
+            self._entries.popitem(last=False)
+
+    async def close(self) -> None:
+        self._entries.clear()
+
+
+class RedisBackend:
+    """Entries in Redis under ``prefix``, expiring on their own (PX); shared by replicas.
+
+    A Redis that is down or slow must not take the gateway with it: every call is bounded
+    by ``timeout_seconds`` and a failure reads as a miss (get) or is skipped (set).
+    """
+
+    def __init__(
+        self, url: str, *, prefix: str = "canaduck:", timeout_seconds: float = 0.2
+    ) -> None:
+        from redis.asyncio import Redis  # imported here: the default setup never needs it
+
+        self.prefix = prefix
+        self.timeout_seconds = timeout_seconds
+        self._redis = Redis.from_url(
+            url, socket_timeout=timeout_seconds, socket_connect_timeout=timeout_seconds
+        )
+        self.failures = 0
+
+    async def get(self, key: str) -> Entry | None:
+        try:
+            async with asyncio.timeout(self.timeout_seconds):
+                raw = await self._redis.get(self.prefix + key)
+            if raw is None:
+                return None
+            return Entry.loads(raw if isinstance(raw, bytes) else raw.encode())
+        except Exception:  # any Redis trouble is a miss (counted)
+            self.failures += 1
+            return None
+
+    async def set(self, key: str, entry: Entry, keep_seconds: float) -> None:
+        try:
+            async with asyncio.timeout(self.timeout_seconds):
+                await self._redis.set(
+                    self.prefix + key, entry.dumps(), px=max(1, int(keep_seconds * 1000))
+                )
+        except Exception:  # a lost write only costs a future miss
+            self.failures += 1
+
+    async def close(self) -> None:
+        await self._redis.aclose()
+
+
+@dataclass(slots=True)
+class _Flight:
+    task: asyncio.Task[Entry | None]
+    waiters: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Lookup:
+    """What the cache gave: an answer (or nothing) and how."""
+
+    entry: Entry | None
+    result: CacheResult
+    age_seconds: float = 0.0
+
+
+class Cache:
+    """TTL + coalescing + stale-on-error over one backend."""
+
+    def __init__(self, backend: CacheBackend, *, clock: Callable[[], float] = time.time) -> None:
+        self.backend = backend
+        self._clock = clock
+        self._flights: dict[str, _Flight] = {}
+
+    async def fresh(self, key: str, ttl: float) -> Lookup | None:
+        """A fresh stored answer, if there is one."""
+        entry = await self.backend.get(key)
+        if entry is not None and entry.age(self._clock()) < ttl:
+            return Lookup(entry, "hit", entry.age(self._clock()))
+        return None
+
+    async def stale(self, key: str, ttl: float, max_stale: float) -> Lookup | None:
+        """A stored answer past its TTL but within the stale window, for use on error."""
+        entry = await self.backend.get(key)
+        if entry is not None and entry.age(self._clock()) < ttl + max_stale:
+            return Lookup(entry, "stale", entry.age(self._clock()))
+        return None
+
+    async def fetch(
+        self, key: str, ttl: float, max_stale: float, load: Callable[[], Awaitable[Entry | None]]
+    ) -> Lookup:
+        """The answer for ``key``: fresh from the store, or loaded once for all callers.
+
+        ``load`` returns an :class:`Entry` to store (a 200) or ``None`` for an answer not
+        to store; it raises on failure, which propagates to every waiter.
+        """
+        hit = await self.fresh(key, ttl)
+        if hit is not None:
+            return hit
+        flight = self._flights.get(key)
+        result: CacheResult = "coalesced"
+        if flight is None:
+            result = "miss"
+            flight = _Flight(asyncio.create_task(self._load(key, ttl, max_stale, load)))
+            self._flights[key] = flight
+            flight.task.add_done_callback(lambda _: self._flights.pop(key, None))
+        flight.waiters += 1
+        try:
+            entry = await asyncio.shield(flight.task)
+        except asyncio.CancelledError:
+            if not flight.task.done():
+                flight.waiters -= 1
+                if flight.waiters == 0:  # nobody wants it any more: stop the upstream call
+                    flight.task.cancel()
+            raise
+        return Lookup(entry, result, 0.0)
+
+    async def _load(
+        self, key: str, ttl: float, max_stale: float, load: Callable[[], Awaitable[Entry | None]]
+    ) -> Entry | None:
+        entry = await load()
+        if entry is not None:
+            await self.backend.set(key, entry, ttl + max_stale)
+        return entry
+
+    async def close(self) -> None:
+        await self.backend.close()

@@ -1,0 +1,98 @@
+"""GraphQL over HTTP, the gateway's way: one error contract, a completion header, CSRF rules.
+
+Done at the HTTP layer (not in a schema extension) because some errors never reach the
+extensions' ``on_operation`` exit: a document over the token limit fails inside
+ParserCache's ``on_parse`` hook and Strawberry builds that result outside the operation.
+``process_result`` sees every result, whatever produced it.
+
+* every error carries ``extensions.code`` (graphql-core's own errors get
+  ``GRAPHQL_PARSE_FAILED`` / ``GRAPHQL_VALIDATION_FAILED``) and the ``requestId``;
+* ``X-Canaduck-Completed: false`` whenever ``errors`` is not empty (KrakenD's
+  ``X-KrakenD-Completed`` idea), so monitors and curl scripts see partial answers;
+* queries over GET only where the settings allow them (development by default), and then
+  only with a header a browser cannot send cross-site without a CORS preflight, so a
+  malicious page cannot make a visitor's browser run queries (Apollo's CSRF prevention).
+  Form and ``text/plain`` POSTs are already refused by Strawberry (400).
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from fastapi import Depends, Request, Response
+from strawberry.http import GraphQLHTTPResponse
+from strawberry.schema import BaseSchema
+from strawberry.types import ExecutionResult
+
+from canaduck.problems import ApiError
+from gateway import request_scope
+from gateway.graphiql import OfflineGraphQLRouter
+
+COMPLETED_HEADER = "X-Canaduck-Completed"
+# Any of these makes a GET query safe: none is a CORS-safelisted header.
+PREFLIGHT_HEADERS = ("x-canaduck-preflight", "apollo-require-preflight", "x-apollo-operation-name")
+
+ContextT = TypeVar("ContextT")
+RootValueT = TypeVar("RootValueT")
+
+
+class PreflightRequired(ApiError):
+    status_code = 400
+    code = "CSRF_PREFLIGHT_REQUIRED"
+    title = "Preflight header required"
+
+
+async def require_preflight_on_get(request: Request) -> None:
+    """Refuse a GET query without a non-simple header (a possible cross-site request)."""
+    if request.method != "GET" or "query" not in request.query_params:
+        return
+    if not any(name in request.headers for name in PREFLIGHT_HEADERS):
+        raise PreflightRequired(
+            "Queries over GET need an X-Canaduck-Preflight header (any value); "
+            "or send them as POST with Content-Type: application/json."
+        )
+
+
+def default_code(message: str) -> str:
+    """A code for the errors graphql-core raises itself (ours always carry one)."""
+    return (
+        "GRAPHQL_PARSE_FAILED"
+        if message.startswith("Syntax Error")
+        else ("GRAPHQL_VALIDATION_FAILED")
+    )
+
+
+class GatewayGraphQLRouter(OfflineGraphQLRouter[ContextT, RootValueT]):
+    def __init__(self, schema: BaseSchema, *, allow_queries_via_get: bool, **kwargs: Any) -> None:
+        super().__init__(
+            schema,
+            allow_queries_via_get=allow_queries_via_get,
+            dependencies=[Depends(require_preflight_on_get)],
+            **kwargs,
+        )
+
+    async def process_result(
+        self, request: Request, result: ExecutionResult
+    ) -> GraphQLHTTPResponse:
+        response = await super().process_result(request, result)
+        rid = request_scope.request_id()
+        for error in response.get("errors") or ():
+            if not isinstance(error, dict):  # typed as object; formatted errors are dicts
+                continue
+            extensions = {
+                "code": default_code(str(error.get("message", ""))),
+                **(error.get("extensions") or {}),
+            }
+            if rid is not None:
+                extensions["requestId"] = rid
+            error["extensions"] = extensions
+        return response
+
+    def create_response(
+        self, response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse], sub_response: Response
+    ) -> Response:
+        response = super().create_response(response_data, sub_response)
+        results = response_data if isinstance(response_data, list) else [response_data]
+        complete = not any(result.get("errors") for result in results)
+        response.headers[COMPLETED_HEADER] = "true" if complete else "false"
+        return response

@@ -1,0 +1,2 @@
+# Fixtures every test package may use.
+pytest_plugins = ["tests.support.redis"]
