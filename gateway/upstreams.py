@@ -35,6 +35,7 @@ from gateway.errors import (
     UpstreamTimeout,
     UpstreamUnavailable,
 )
+from gateway.http_pool import UpstreamTransport
 from gateway.models import JokePayload, Lang, WeatherReport
 from gateway.observability import Metrics
 from gateway.retries import RETRYABLE_STATUSES, RetryBudget
@@ -361,5 +362,6 @@ def make_client(
         # Only what _read_capped can inflate within the body cap (httpx would add br and
         # zstd whenever their packages happen to be installed).
         headers={"Accept-Encoding": ACCEPT_ENCODING},
-        transport=transport,
+        # httpcore's own pool churns under concurrency (see http_pool).
+        transport=transport or UpstreamTransport(limits=limits),
     )

@@ -17,6 +17,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -47,6 +48,11 @@ class ServiceProcess:
     @property
     def url(self) -> str:
         return f"http://{LOOPBACK}:{self.port}"
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None, f"{self.module} was never started"
+        return self.process.pid
 
     def start(self) -> ServiceProcess:
         # Lives until close(): the process writes to it for its whole life.
@@ -122,3 +128,69 @@ def running(
         yield service.start()
     finally:
         service.close()
+
+
+@dataclass
+class StubProcess(ServiceProcess):
+    """A ``tests.support.stub_upstream`` process: the service port plus its control port."""
+
+    control_port: int = 0
+    _control: httpx.Client | None = None
+
+    @property
+    def control_url(self) -> str:
+        return f"http://{LOOPBACK}:{self.control_port}"
+
+    @property
+    def control(self) -> httpx.Client:
+        # One kept-alive client: a new one per call would cost more than the call.
+        if self._control is None:
+            self._control = httpx.Client(base_url=self.control_url, timeout=5.0)
+        return self._control
+
+    def set_mode(self, mode: str, **params: object) -> None:
+        """Switch the fault (see the stub's module docstring for modes and parameters)."""
+        self.control.post("/__control", json={"mode": mode, **params}).raise_for_status()
+
+    def stats(self) -> dict[str, Any]:
+        """What the stub has seen since the last reset: calls, queries, connections."""
+        response = self.control.get("/__stats")
+        response.raise_for_status()
+        stats: dict[str, Any] = response.json()
+        return stats
+
+    def reset(self) -> None:
+        """Healthy again, with nothing counted."""
+        self.set_mode("healthy")
+        self.control.post("/__reset").raise_for_status()
+
+    def close(self) -> None:
+        if self._control is not None:
+            self._control.close()
+        super().close()
+
+
+@contextmanager
+def running_stub(service: str) -> Iterator[StubProcess]:
+    """A stub upstream for ``service`` ("weather" or "joke"), healthy, on free ports."""
+    port, control_port = free_port(), free_port()
+    for _ in range(10):  # the OS rarely hands out the same free port twice in a row
+        if control_port != port:
+            break
+        control_port = free_port()
+    args = ("--service", service, "--control-port", str(control_port))
+    stub = StubProcess("tests.support.stub_upstream", port, args=args, control_port=control_port)
+    try:
+        stub.start()
+        yield stub
+    finally:
+        stub.close()
+
+
+def gateway_env(
+    weather: ServiceProcess, joke: ServiceProcess, **settings: object
+) -> dict[str, str]:
+    """Environment for a gateway over these upstreams; ``settings`` become GATEWAY_<NAME>."""
+    env = {"WEATHER_URL": weather.url, "JOKE_URL": joke.url}
+    env.update({f"GATEWAY_{name.upper()}": str(value) for name, value in settings.items()})
+    return env
