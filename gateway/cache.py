@@ -4,10 +4,11 @@
                     ├── MemoryBackend   one process (the default; nothing to install)
                     └── RedisBackend    shared by every gateway replica (CACHE_URL=redis://…)
 
-Only successful (200) upstream answers are stored, as the raw bytes the upstream sent, so a
-cached answer serves GraphQL, the merged ``/fullinfo`` and the byte-identical passthrough
-alike. An entry is *fresh* for ``ttl`` seconds, then *stale* for up to ``max_stale`` more:
-a stale entry is never served while the upstream answers, only instead of an error.
+Only valid answers (a 200 that fits the service's contract) are stored, as the raw bytes
+the upstream sent, so a cached answer serves GraphQL, the merged ``/fullinfo`` and the
+byte-identical passthrough alike. An entry is *fresh* for ``ttl`` seconds, then *stale* for
+up to ``max_stale`` more: a stale entry is never served while the upstream answers, only
+instead of an error.
 
 Coalescing: while one caller fetches a key, identical callers wait for that same fetch
 (one upstream call for N concurrent misses). The fetch runs in its own task so one waiter
@@ -132,17 +133,21 @@ class RedisBackend:
 
 @dataclass(slots=True)
 class _Flight:
-    task: asyncio.Task[Entry | None]
+    task: asyncio.Task[Entry]
     waiters: int = 0
 
 
 @dataclass(frozen=True, slots=True)
 class Lookup:
-    """What the cache gave: an answer (or nothing) and how."""
+    """What the cache gave: an answer and how."""
 
-    entry: Entry | None
+    entry: Entry
     result: CacheResult
     age_seconds: float = 0.0
+
+
+# Loads an answer: the entry, and whether it is worth keeping (a valid 200).
+Loader = Callable[[], Awaitable[tuple[Entry, bool]]]
 
 
 class Cache:
@@ -161,19 +166,16 @@ class Cache:
         return None
 
     async def stale(self, key: str, ttl: float, max_stale: float) -> Lookup | None:
-        """A stored answer past its TTL but within the stale window, for use on error."""
+        """A stored answer still within its stale window, for use when the upstream fails."""
         entry = await self.backend.get(key)
         if entry is not None and entry.age(self._clock()) < ttl + max_stale:
             return Lookup(entry, "stale", entry.age(self._clock()))
         return None
 
-    async def fetch(
-        self, key: str, ttl: float, max_stale: float, load: Callable[[], Awaitable[Entry | None]]
-    ) -> Lookup:
+    async def fetch(self, key: str, ttl: float, max_stale: float, load: Loader) -> Lookup:
         """The answer for ``key``: fresh from the store, or loaded once for all callers.
 
-        ``load`` returns an :class:`Entry` to store (a 200) or ``None`` for an answer not
-        to store; it raises on failure, which propagates to every waiter.
+        A failing ``load`` raises to every caller waiting on it; nothing is stored.
         """
         hit = await self.fresh(key, ttl)
         if hit is not None:
@@ -182,7 +184,7 @@ class Cache:
         result: CacheResult = "coalesced"
         if flight is None:
             result = "miss"
-            flight = _Flight(asyncio.create_task(self._load(key, ttl, max_stale, load)))
+            flight = _Flight(asyncio.create_task(self._load(key, ttl + max_stale, load)))
             self._flights[key] = flight
             flight.task.add_done_callback(lambda _: self._flights.pop(key, None))
         flight.waiters += 1
@@ -194,14 +196,12 @@ class Cache:
                 if flight.waiters == 0:  # nobody wants it any more: stop the upstream call
                     flight.task.cancel()
             raise
-        return Lookup(entry, result, 0.0)
+        return Lookup(entry, result)
 
-    async def _load(
-        self, key: str, ttl: float, max_stale: float, load: Callable[[], Awaitable[Entry | None]]
-    ) -> Entry | None:
-        entry = await load()
-        if entry is not None:
-            await self.backend.set(key, entry, ttl + max_stale)
+    async def _load(self, key: str, keep_seconds: float, load: Loader) -> Entry:
+        entry, keep = await load()
+        if keep:
+            await self.backend.set(key, entry, keep_seconds)
         return entry
 
     async def close(self) -> None:

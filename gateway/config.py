@@ -54,6 +54,18 @@ class GatewaySettings(BaseSettings):
     breaker_failure_threshold: PositiveInt = 5
     breaker_cooldown_seconds: PositiveFloat = 30.0
 
+    # Cache of upstream answers: TTLs per field in this one place (0 = not cached), a stale
+    # window served only when the upstream fails, and where entries live (this process by
+    # default; CACHE_URL=redis://... shares them between gateway replicas).
+    cache_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("CACHE_URL", "GATEWAY_CACHE_URL")
+    )
+    cache_weather_ttl_seconds: float = Field(default=60.0, ge=0)
+    cache_joke_ttl_seconds: float = Field(default=0.0, ge=0)
+    cache_max_stale_seconds: float = Field(default=600.0, ge=0)
+    cache_max_entries: PositiveInt = 10_000
+    cache_key_prefix: str = "canaduck:"  # Redis keys; lets environments share one Redis
+
     # One switch for a public deployment: CANADUCK_ENV=production turns off everything an
     # attacker enjoys and a developer wants (the GraphiQL page, introspection, "did you mean"
     # suggestions, queries over GET). Each one can still be set on its own; unset, it

@@ -3,6 +3,7 @@
     ApiError (canaduck.problems)            code, status_code, extensions
     ├── InvalidInput                        422  INVALID_INPUT
     ├── CityNotFound                        404  CITY_NOT_FOUND
+    ├── StaleData                           200  STALE_DATA (a warning beside a cached value)
     └── UpstreamError                       502  (base: an upstream let us down)
         ├── UpstreamTimeout                 504  UPSTREAM_TIMEOUT
         ├── UpstreamUnavailable             503  UPSTREAM_UNAVAILABLE   + Retry-After
@@ -29,6 +30,7 @@ __all__ = [
     "CityNotFound",
     "InvalidInput",
     "Service",
+    "StaleData",
     "UpstreamBadResponse",
     "UpstreamCircuitOpen",
     "UpstreamError",
@@ -102,3 +104,25 @@ class UpstreamBadResponse(UpstreamError):
     code = "UPSTREAM_BAD_RESPONSE"
     title = "Bad upstream response"
     what = "sent an answer the gateway cannot use"
+
+
+class StaleData(ApiError):
+    """Not a failed request: a cached value served because its upstream just failed."""
+
+    status_code = 200
+    code = "STALE_DATA"
+    title = "Stale data"
+
+    def __init__(self, cause: UpstreamError, age_seconds: float) -> None:
+        age = round(age_seconds)
+        super().__init__(
+            f"The {cause.service} service failed ({cause.code}); "
+            f"this value was stored {age} s ago.",
+            extra={
+                "service": cause.service,
+                "retryable": True,
+                "ageSeconds": age,
+                "cause": cause.code,
+            },
+        )
+        self.service = cause.service

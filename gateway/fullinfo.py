@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 from gateway import request_scope
 from gateway.errors import ApiError, CityNotFound, UpstreamBadResponse, UpstreamError
 from gateway.models import JokePayload, Lang, WeatherReport
-from gateway.upstreams import Upstreams
+from gateway.upstreams import Answer, Upstreams
 
 T = TypeVar("T")
 
@@ -22,25 +22,38 @@ T = TypeVar("T")
 @dataclass(frozen=True, slots=True)
 class FullInfo:
     city: str
-    weather: WeatherReport | UpstreamError
-    joke: JokePayload | UpstreamError
+    weather: Answer[WeatherReport] | UpstreamError
+    joke: Answer[JokePayload] | UpstreamError
 
     @property
-    def errors(self) -> dict[str, UpstreamError]:
+    def failures(self) -> dict[str, UpstreamError]:
+        """The parts that are missing."""
         parts = {"weather": self.weather, "joke": self.joke}
         return {name: part for name, part in parts.items() if isinstance(part, UpstreamError)}
 
-    def to_json(self) -> dict[str, Any]:
-        """The seed's shape, plus ``errors`` when a part is missing."""
+    @property
+    def errors(self) -> dict[str, ApiError]:
+        """Missing parts, and parts served stale from the cache (present, but old)."""
+        errors: dict[str, ApiError] = dict(self.failures)
+        for name, part in (("weather", self.weather), ("joke", self.joke)):
+            if isinstance(part, Answer) and part.stale_error is not None:
+                errors[name] = part.stale_error
+        return errors
+
+    def to_json(self, sources: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The seed's shape, plus ``errors`` when a part is missing or stale, and
+        ``sources`` (where each part came from) when known."""
         body: dict[str, Any] = {
             "city": self.city,
             "weather": None
             if isinstance(self.weather, UpstreamError)
-            else self.weather.model_dump(mode="json"),
-            "joke": None if isinstance(self.joke, UpstreamError) else self.joke.joke,
+            else self.weather.value.model_dump(mode="json"),
+            "joke": None if isinstance(self.joke, UpstreamError) else self.joke.value.joke,
         }
         if self.errors:
             body["errors"] = [error_entry(path, error) for path, error in self.errors.items()]
+        if sources:
+            body["sources"] = sources
         return body
 
 

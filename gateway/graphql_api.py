@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import strawberry
 from fastapi import FastAPI
 from graphql import GraphQLError
 from graphql.validation import ASTValidationRule, NoSchemaIntrospectionCustomRule
+from pydantic import BaseModel
 from strawberry.extensions import (
     AddValidationRules,
     MaxTokensLimiter,
@@ -32,15 +33,17 @@ from strawberry.types import ExecutionContext
 from canaduck.inputs import InvalidCity, normalize_city, normalize_country
 from gateway.config import GatewaySettings
 from gateway.dependencies import UpstreamsDep
-from gateway.errors import InvalidInput
-from gateway.graphql_extensions import OperationRecorder
+from gateway.errors import ApiError, InvalidInput
+from gateway.graphql_extensions import OperationRecorder, Provenance
 from gateway.graphql_http import GatewayGraphQLRouter
 from gateway.graphql_limits import DocumentLimits, MaskUnexpectedErrors, is_unexpected
 from gateway.models import JokePayload, WeatherReport
 from gateway.models import Lang as LangValue
-from gateway.upstreams import Upstreams
+from gateway.upstreams import Answer, Upstreams
 
 logger = logging.getLogger("gateway.graphql")
+
+M = TypeVar("M", bound=BaseModel)
 
 Lang = strawberry.enum(LangValue, name="Lang", description="Language of labels and jokes.")
 
@@ -49,6 +52,16 @@ class Context(BaseContext):
     def __init__(self, upstreams: Upstreams) -> None:
         super().__init__()
         self.upstreams = upstreams
+        # Errors that go beside a value, not instead of it (a stale answer's STALE_DATA);
+        # the Provenance extension adds them to the response.
+        self.warnings: list[tuple[list[str | int], ApiError]] = []
+
+    def value(self, answer: Answer[M], info: strawberry.Info[Any, Any]) -> M:
+        """The answer's value, noting a STALE_DATA warning at this field when it is stale."""
+        stale = answer.stale_error
+        if stale is not None:
+            self.warnings.append((info.path.as_list(), stale))
+        return answer.value
 
 
 Info = strawberry.Info[Context, None]
@@ -93,12 +106,13 @@ class FullInfo:
 
     @strawberry.field(description="Null when the weather service fails; see errors.")
     async def weather(self, info: Info) -> Weather | None:
-        report = await info.context.upstreams.weather_report(self.city, self.lang, self.country)
-        return Weather.from_report(report)
+        answer = await info.context.upstreams.weather_report(self.city, self.lang, self.country)
+        return Weather.from_report(info.context.value(answer, info))
 
     @strawberry.field(description="The joke text; null when the joke service fails.")
     async def joke(self, info: Info) -> str | None:
-        return (await info.context.upstreams.random_joke(self.lang)).joke
+        answer = await info.context.upstreams.random_joke(self.lang)
+        return info.context.value(answer, info).joke
 
 
 def _city(city: str) -> str:
@@ -134,12 +148,13 @@ class Query:
         lang: Lang = LangValue.FR,  # type: ignore[valid-type]
         country: str | None = None,
     ) -> Weather | None:
-        report = await info.context.upstreams.weather_report(_city(city), lang, _country(country))
-        return Weather.from_report(report)
+        answer = await info.context.upstreams.weather_report(_city(city), lang, _country(country))
+        return Weather.from_report(info.context.value(answer, info))
 
     @strawberry.field(description="A random joke.")
     async def joke(self, info: Info, lang: Lang = LangValue.FR) -> Joke | None:  # type: ignore[valid-type]
-        return Joke.from_payload(await info.context.upstreams.random_joke(lang))
+        answer = await info.context.upstreams.random_joke(lang)
+        return Joke.from_payload(info.context.value(answer, info))
 
 
 class GatewaySchema(strawberry.Schema):
@@ -192,6 +207,7 @@ def build_schema(settings: GatewaySettings) -> strawberry.Schema:
             ),
             MaskUnexpectedErrors,
             OperationRecorder,
+            Provenance,
         ],
     )
 

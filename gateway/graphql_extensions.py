@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
-from graphql import FieldNode, get_operation_ast
+from graphql import FieldNode, GraphQLError, get_operation_ast
 from strawberry.extensions import SchemaExtension
 
 from gateway.observability import current_record
@@ -27,3 +28,23 @@ class OperationRecorder(SchemaExtension):
                 }
                 record.fields = ",".join(sorted(names))
         yield
+
+
+class Provenance(SchemaExtension):
+    """``extensions.sources`` (where each upstream answer came from, how old it is) and
+    the STALE_DATA errors of values served from the cache because their upstream failed."""
+
+    def on_operation(self) -> Iterator[None]:
+        yield
+        result = self.execution_context.result
+        warnings = getattr(self.execution_context.context, "warnings", None)
+        if result is None or not warnings:
+            return
+        stale = [
+            GraphQLError(error.detail, path=path, original_error=error) for path, error in warnings
+        ]
+        result.errors = [*(result.errors or []), *stale]
+
+    def get_results(self) -> dict[str, Any]:
+        record = current_record()
+        return {"sources": dict(record.sources)} if record is not None and record.sources else {}

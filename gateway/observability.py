@@ -41,7 +41,9 @@ class RequestRecord:
 
     operation: str | None = None  # the client's operationName: logs only
     fields: str | None = None  # root fields, e.g. "fullinfo": bounded, a metrics label
-    upstreams: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Per upstream used: {status, latencyMs, cache, ageSeconds}. GraphQL answers it as
+    # extensions.sources, /fullinfo as "sources", and the log line carries it.
+    sources: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 _record: ContextVar[RequestRecord | None] = ContextVar("request_record", default=None)
@@ -108,20 +110,27 @@ class Metrics:
             )
 
     def upstream_call(self, service: str, outcome: str, seconds: float) -> None:
+        """One call that went to the network (cache hits never come here)."""
         self.upstream_calls.labels(service, outcome).inc()
         self.upstream_seconds.labels(service).observe(seconds)
+
+    def source(
+        self, service: str, status: str, latency_ms: float, cache: str, age_seconds: float
+    ) -> None:
+        """Where the request's answer from ``service`` came from."""
+        if cache != "off":
+            self.cache_events.labels(service, cache).inc()
         record = _record.get()
         if record is not None:
-            record.upstreams[service] = {"outcome": outcome, "ms": round(seconds * 1000, 1)}
+            record.sources[service] = {
+                "status": status,
+                "latencyMs": round(latency_ms, 1),
+                "cache": cache,
+                "ageSeconds": round(age_seconds),
+            }
 
     def retry(self, service: str) -> None:
         self.upstream_retries.labels(service).inc()
-
-    def cache_event(self, service: str, result: str) -> None:
-        self.cache_events.labels(service, result).inc()
-        record = _record.get()
-        if record is not None:
-            record.upstreams.setdefault(service, {})["cache"] = result
 
 
 def _state_reader(breaker: CircuitBreaker) -> Callable[[], float]:
@@ -197,5 +206,5 @@ class Observe:
                 request_id=request_id,
                 operation=record.operation,
                 fields=record.fields,
-                upstreams=record.upstreams or None,
+                upstreams=record.sources or None,
             )

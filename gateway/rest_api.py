@@ -6,7 +6,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
 
 from canaduck.inputs import CITY_MAX_LENGTH, City, Country
 from canaduck.problems import PROBLEM_JSON, problem_response
@@ -14,8 +13,12 @@ from gateway.dependencies import UpstreamsDep
 from gateway.errors import UpstreamBadResponse
 from gateway.fullinfo import fetch_fullinfo, status_when_all_failed
 from gateway.graphql_http import COMPLETED_HEADER
-from gateway.models import JokePayload, Lang, WeatherReport
-from gateway.upstreams import Upstream, UpstreamResponse, error_for_status
+from gateway.models import Lang
+from gateway.observability import current_record
+from gateway.upstreams import Fetched, Upstream, error_for_status
+
+# Where a passthrough answer came from: off (not cached), miss, coalesced, hit or stale.
+CACHE_HEADER = "X-Canaduck-Cache"
 
 router = APIRouter()
 
@@ -37,22 +40,29 @@ _PROBLEM: dict[str, Any] = {
 _ERRORS: dict[int | str, dict[str, Any]] = {status: _PROBLEM for status in (422, 502, 503, 504)}
 
 
-def _relay(response: UpstreamResponse, upstream: Upstream, model: type[BaseModel]) -> Response:
+def _relay(fetched: Fetched, upstream: Upstream) -> Response:
     """The upstream's own answer, unchanged: success or client error only.
 
     A server error becomes our problem JSON (its body may hold internals), and a redirect is
     never relayed (it could point a client anywhere). A success is relayed only when its body
     is the service's contract: an HTML error page or a JSON of another shape sent with a 200
-    is a bad upstream answer (502), as it is for GraphQL.
+    is a bad upstream answer (502), as it is for GraphQL. An answer from the cache says so
+    (``X-Canaduck-Cache``, ``Age``); the body stays the bytes the service sent.
     """
+    response = fetched.response
     status = response.status_code
     if status >= 500:
         raise error_for_status(upstream.service, status)
     if 300 <= status < 400:
         raise UpstreamBadResponse(upstream.service, upstream_status=status)
     if status < 300:
-        upstream.parse(response, model)  # raises UpstreamBadResponse; relayed bytes unchanged
-    return Response(response.content, status_code=status, media_type=response.content_type)
+        upstream.parse(response, upstream.model)  # raises UpstreamBadResponse; bytes unchanged
+    headers: dict[str, str] = {CACHE_HEADER: fetched.cache}
+    if fetched.cache in ("hit", "stale"):
+        headers["Age"] = str(int(fetched.age_seconds))
+    return Response(
+        response.content, status_code=status, media_type=response.content_type, headers=headers
+    )
 
 
 def _params(**values: str | Lang | None) -> dict[str, str]:
@@ -71,10 +81,10 @@ def _params(**values: str | Lang | None) -> dict[str, str]:
 async def weather(
     upstreams: UpstreamsDep, city: CityQuery, lang: LangQuery = None, country: CountryQuery = None
 ) -> Response:
-    response = await upstreams.weather.fetch(
+    fetched = await upstreams.weather.get(
         "/weather", _params(city=city, lang=lang, country=country)
     )
-    return _relay(response, upstreams.weather, WeatherReport)
+    return _relay(fetched, upstreams.weather)
 
 
 @router.get(
@@ -83,8 +93,8 @@ async def weather(
     responses={200: {"description": "Joke service JSON"}, **_ERRORS},
 )
 async def joke(upstreams: UpstreamsDep, lang: LangQuery = None) -> Response:
-    response = await upstreams.joke.fetch("/joke", _params(lang=lang))
-    return _relay(response, upstreams.joke, JokePayload)
+    fetched = await upstreams.joke.get("/joke", _params(lang=lang))
+    return _relay(fetched, upstreams.joke)
 
 
 @router.get(
@@ -96,11 +106,13 @@ async def fullinfo(
     upstreams: UpstreamsDep, city: CityQuery, lang: LangQuery = None, country: CountryQuery = None
 ) -> JSONResponse:
     info = await fetch_fullinfo(upstreams, city, lang or Lang.FR, country)
-    body = info.to_json()
-    failures = list(info.errors.values())
+    record = current_record()
+    body = info.to_json(record.sources if record is not None else None)
+    failures = list(info.failures.values())
     if len(failures) < 2:
-        # A missing part still leaves a useful answer: 200, marked incomplete.
-        return JSONResponse(body, headers={COMPLETED_HEADER: "false" if failures else "true"})
+        # A missing or stale part still leaves a useful answer: 200, marked incomplete.
+        completed = "false" if info.errors else "true"
+        return JSONResponse(body, headers={COMPLETED_HEADER: completed})
     retry_after = {e.headers["Retry-After"] for e in failures if "Retry-After" in e.headers}
     return problem_response(
         status_when_all_failed(failures),

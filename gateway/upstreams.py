@@ -1,5 +1,9 @@
 """The two REST services behind the gateway, as typed async calls.
 
+``Upstream.get`` is what the rest of the gateway calls: it answers from the cache when it
+can (TTL, in-flight coalescing, a stale answer when the service fails; see ``cache``) and
+notes where each answer came from (``extensions.sources``, the log line).
+
 ``Upstream.fetch`` is the one door to the network. Around every call it applies, in order:
 the circuit breaker (fail fast while the service is known to be down), one overall deadline
 (the upstream timeout, cut short by the request's own deadline) that covers connect, body
@@ -13,22 +17,25 @@ from __future__ import annotations
 
 import asyncio
 import time
-import zlib
 from collections.abc import Iterator, Mapping
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Generic, TypeVar
 
 import httpx
 import stamina
 from pydantic import BaseModel, ValidationError
 
+from canaduck.inputs import fold
 from gateway import request_scope
+from gateway.bodies import ACCEPT_ENCODING, BodyTooLarge, read_capped
 from gateway.breaker import CircuitBreaker, CircuitOpen
+from gateway.cache import Cache, CacheBackend, CacheResult, Entry, MemoryBackend, RedisBackend
 from gateway.config import GatewaySettings
 from gateway.errors import (
     CityNotFound,
     Service,
+    StaleData,
     UpstreamBadResponse,
     UpstreamCircuitOpen,
     UpstreamError,
@@ -44,7 +51,6 @@ M = TypeVar("M", bound=BaseModel)
 
 # What a refused connection or an overloaded upstream tells the client to wait.
 RETRY_AFTER_SECONDS = 1
-ACCEPT_ENCODING = "gzip, deflate"
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,16 +61,23 @@ class UpstreamResponse:
 
 
 @dataclass(frozen=True, slots=True)
+class Fetched:
+    """An upstream answer and its provenance."""
+
+    response: UpstreamResponse
+    cache: CacheResult
+    age_seconds: float = 0.0
+    # Set when ``cache == "stale"``: the failure the stale answer stands in for.
+    stale_cause: UpstreamError | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class CallOutcome:
     """How the last call to an upstream went (for readiness and operators)."""
 
     code: str  # "OK", an error code, or "HTTP_<status>" for an upstream 5xx
     latency_ms: float
     at: float  # wall-clock time.time()
-
-
-class _BodyTooLarge(Exception):
-    pass
 
 
 class _RetryableStatus(Exception):
@@ -82,10 +95,18 @@ class Upstream:
         client: httpx.AsyncClient,
         settings: GatewaySettings,
         metrics: Metrics,
+        *,
+        model: type[BaseModel],
+        cache: Cache,
+        cache_ttl_seconds: float,
     ) -> None:
         self.service = service
         self.client = client
         self.metrics = metrics
+        self.model = model
+        self.cache = cache
+        self.cache_ttl_seconds = cache_ttl_seconds
+        self.cache_max_stale_seconds = settings.cache_max_stale_seconds
         self.timeout_seconds = settings.upstream_timeout_seconds
         self.max_body_bytes = settings.upstream_max_body_bytes
         self.retries = settings.upstream_retries
@@ -97,8 +118,65 @@ class Upstream:
         )
         self.last: CallOutcome | None = None
 
+    async def get(self, path: str, params: Mapping[str, str]) -> Fetched:
+        """GET through the cache. Any HTTP status comes back; failures raise, unless a stale
+        answer can stand in for them (then ``Fetched.stale_cause`` says what failed)."""
+        started = time.perf_counter()
+        if self.cache_ttl_seconds <= 0:
+            try:
+                fetched = Fetched(await self.fetch(path, params), "off")
+            except UpstreamError as exc:
+                self._note(exc.code, started, "off")
+                raise
+            self._note(_status_code(fetched.response), started, "off")
+            return fetched
+        key = _cache_key(self.service, path, params)
+        ttl, max_stale = self.cache_ttl_seconds, self.cache_max_stale_seconds
+
+        async def load() -> tuple[Entry, bool]:
+            response = await self.fetch(path, params)
+            return _entry(response), self.is_valid(response)
+
+        failure: UpstreamError
+        try:
+            lookup = await self.cache.fetch(key, ttl, max_stale, load)
+            fetched = Fetched(_response(lookup.entry), lookup.result, lookup.age_seconds)
+            if fetched.response.status_code < 500:
+                self._note(
+                    _status_code(fetched.response), started, lookup.result, lookup.age_seconds
+                )
+                return fetched
+            failure = error_for_status(self.service, fetched.response.status_code)
+        except UpstreamError as exc:
+            failure, fetched = exc, None  # type: ignore[assignment]
+        stale = await self.cache.stale(key, ttl, max_stale)
+        if stale is not None:
+            self._note(failure.code, started, "stale", stale.age_seconds)
+            return Fetched(_response(stale.entry), "stale", stale.age_seconds, failure)
+        self._note(failure.code, started, "miss")
+        if fetched is None:
+            raise failure
+        return fetched  # a 5xx answer, mapped by the caller
+
+    def is_valid(self, response: UpstreamResponse) -> bool:
+        """A 200 whose body is this service's contract (worth caching)."""
+        if response.status_code != 200:
+            return False
+        try:
+            self.model.model_validate_json(response.content)
+        except ValidationError:
+            return False
+        return True
+
+    def _note(
+        self, status: str, started: float, cache: CacheResult, age_seconds: float = 0.0
+    ) -> None:
+        latency_ms = (time.perf_counter() - started) * 1000
+        self.metrics.source(self.service, status, latency_ms, cache, age_seconds)
+
     async def fetch(self, path: str, params: Mapping[str, str]) -> UpstreamResponse:
-        """GET ``path`` with ``params``. Any HTTP status comes back; failures raise."""
+        """GET ``path`` with ``params``, past the cache. Any HTTP status comes back;
+        failures raise."""
         loop = asyncio.get_running_loop()
         # loop.time() drives deadlines; perf_counter() measures (uvloop's clock ticks in ms).
         started = time.perf_counter()
@@ -184,7 +262,7 @@ class Upstream:
                 async with self.client.stream(
                     "GET", path, params=params, headers=headers
                 ) as response:
-                    content = await self._read_capped(response)
+                    content = await read_capped(response, self.max_body_bytes)
         except TimeoutError as exc:
             raise UpstreamTimeout(self.service) from exc
         except httpx.PoolTimeout as exc:
@@ -199,7 +277,7 @@ class Upstream:
             raise UpstreamUnavailable(
                 self.service, retry_after_seconds=RETRY_AFTER_SECONDS
             ) from exc
-        except (httpx.HTTPError, _BodyTooLarge) as exc:
+        except (httpx.HTTPError, BodyTooLarge) as exc:
             # Reset mid-body, protocol garbage, undecodable gzip, oversized body.
             raise UpstreamBadResponse(self.service) from exc
         return UpstreamResponse(
@@ -207,34 +285,6 @@ class Upstream:
             content=content,
             content_type=response.headers.get("content-type", "application/octet-stream"),
         )
-
-    async def _read_capped(self, response: httpx.Response) -> bytes:
-        # We inflate the raw bytes ourselves, never more than the cap + 1 byte at a time:
-        # httpx's decoder inflates each 64 KiB network read in one call (a gzip bomb turns
-        # it into 64 MiB, blocking the event loop while it does), and checks no size
-        # (encode/httpx _decoders.py GZipDecoder.decode). The cap applies to decoded bytes.
-        inflater = _inflater(response.headers.get("content-encoding", ""))
-        chunks: list[bytes] = []
-        size = 0
-        async for raw in response.aiter_raw():
-            pending = raw
-            while pending:  # each turn either empties `pending` or grows `size`
-                if inflater is None:
-                    chunk, pending = pending, b""
-                else:
-                    try:
-                        chunk = inflater.decompress(pending, self.max_body_bytes - size + 1)
-                    except zlib.error as exc:
-                        raise httpx.DecodingError(str(exc)) from exc
-                    pending = inflater.unconsumed_tail
-                size += len(chunk)
-                if size > self.max_body_bytes:
-                    # The traceback keeps this frame alive until a GC pass: not the body too.
-                    chunks.clear()
-                    del chunk, pending, raw
-                    raise _BodyTooLarge(f"body over {self.max_body_bytes} bytes")
-                chunks.append(chunk)
-        return b"".join(chunks)
 
     def parse(self, response: UpstreamResponse, model: type[M]) -> M:
         """A 200 JSON answer as ``model``; any other answer raises."""
@@ -289,32 +339,67 @@ class Upstreams:
         transports: Mapping[Service, httpx.AsyncBaseTransport],
         metrics: Metrics,
     ) -> Upstreams:
-        """Both upstreams with their clients; ``stack`` closes the clients."""
+        """Both upstreams with their clients and the cache; ``stack`` closes them all."""
+        backend: CacheBackend = (
+            RedisBackend(settings.cache_url, prefix=settings.cache_key_prefix)
+            if settings.cache_url
+            else MemoryBackend(max_entries=settings.cache_max_entries)
+        )
+        cache = Cache(backend)
+        stack.push_async_callback(cache.close)
 
-        async def upstream(service: Service, base_url: str) -> Upstream:
+        async def upstream(
+            service: Service, base_url: str, model: type[BaseModel], ttl: float
+        ) -> Upstream:
             client = make_client(base_url, settings, transports.get(service))
             await stack.enter_async_context(client)
-            return Upstream(service, client, settings, metrics)
+            return Upstream(
+                service, client, settings, metrics, model=model, cache=cache, cache_ttl_seconds=ttl
+            )
 
         return cls(
-            weather=await upstream("weather", str(settings.weather_url)),
-            joke=await upstream("joke", str(settings.joke_url)),
+            weather=await upstream(
+                "weather",
+                str(settings.weather_url),
+                WeatherReport,
+                settings.cache_weather_ttl_seconds,
+            ),
+            joke=await upstream(
+                "joke", str(settings.joke_url), JokePayload, settings.cache_joke_ttl_seconds
+            ),
         )
 
     async def weather_report(
         self, city: str, lang: Lang, country: str | None = None
-    ) -> WeatherReport:
+    ) -> Answer[WeatherReport]:
         params = {"city": city, "lang": lang.value}
         if country is not None:
             params["country"] = country
-        response = await self.weather.fetch("/weather", params)
+        fetched = await self.weather.get("/weather", params)
+        response = fetched.response
         if response.status_code == 404 and _problem_code(response) == CityNotFound.code:
             raise CityNotFound(city)
-        return self.weather.parse(response, WeatherReport)
+        return Answer(self.weather.parse(response, WeatherReport), fetched)
 
-    async def random_joke(self, lang: Lang) -> JokePayload:
-        response = await self.joke.fetch("/joke", {"lang": lang.value})
-        return self.joke.parse(response, JokePayload)
+    async def random_joke(self, lang: Lang) -> Answer[JokePayload]:
+        fetched = await self.joke.get("/joke", {"lang": lang.value})
+        return Answer(self.joke.parse(fetched.response, JokePayload), fetched)
+
+
+@dataclass(frozen=True, slots=True)
+class Answer(Generic[M]):
+    """A parsed upstream answer, with where it came from."""
+
+    value: M
+    fetched: Fetched
+
+    @property
+    def stale_error(self) -> StaleData | None:
+        """The error to report beside a stale value (None when the value is current)."""
+        cause = self.fetched.stale_cause
+        if cause is None:
+            return None
+        return StaleData(cause, self.fetched.age_seconds)
 
 
 class _Problem(BaseModel):
@@ -326,19 +411,6 @@ def _problem_code(response: UpstreamResponse) -> str | None:
         return _Problem.model_validate_json(response.content).code
     except ValidationError:
         return None
-
-
-def _inflater(content_encoding: str) -> zlib._Decompress | None:
-    """A bounded decoder for the body, or None when it is not encoded."""
-    encoding = content_encoding.strip().lower()
-    if encoding in ("", "identity"):
-        return None
-    if encoding in ("gzip", "x-gzip"):
-        return zlib.decompressobj(16 + zlib.MAX_WBITS)
-    if encoding == "deflate":
-        return zlib.decompressobj()
-    # Only the encodings we ask for (ACCEPT_ENCODING) can be read within the cap.
-    raise httpx.DecodingError(f"unsupported content-encoding {encoding!r}")
 
 
 def make_client(
@@ -359,9 +431,27 @@ def make_client(
         limits=limits,
         timeout=timeout,
         follow_redirects=False,
-        # Only what _read_capped can inflate within the body cap (httpx would add br and
-        # zstd whenever their packages happen to be installed).
+        # Only what read_capped can inflate within the body cap (see bodies).
         headers={"Accept-Encoding": ACCEPT_ENCODING},
         # httpcore's own pool churns under concurrency (see http_pool).
         transport=transport or UpstreamTransport(limits=limits),
     )
+
+
+def _status_code(response: UpstreamResponse) -> str:
+    return "OK" if response.status_code < 400 else f"HTTP_{response.status_code}"
+
+
+def _cache_key(service: Service, path: str, params: Mapping[str, str]) -> str:
+    # The services match cities case- and accent-insensitively, so "rodez", "Rodez" and
+    # "RODEZ" share one entry (the answer names the city the same way for all three).
+    parts = [f"{k}={fold(v) if k == 'city' else v}" for k, v in sorted(params.items())]
+    return f"{service}:{path}?{'&'.join(parts)}"
+
+
+def _entry(response: UpstreamResponse) -> Entry:
+    return Entry(response.status_code, response.content, response.content_type, time.time())
+
+
+def _response(entry: Entry) -> UpstreamResponse:
+    return UpstreamResponse(entry.status_code, entry.content, entry.content_type)

@@ -34,7 +34,7 @@ def cache(clock: Clock) -> Cache:
 
 async def test_fresh_within_ttl_then_gone(cache: Cache, clock: Clock) -> None:
     """A stored answer is a hit for TTL seconds and not after."""
-    await cache.fetch("k", 60, 600, lambda: asyncio.sleep(0, entry("a", clock)))
+    await cache.fetch("k", 60, 600, lambda: asyncio.sleep(0, (entry("a", clock), True)))
     clock.now += 59
     hit = await cache.fresh("k", 60)
     assert hit is not None
@@ -45,7 +45,7 @@ async def test_fresh_within_ttl_then_gone(cache: Cache, clock: Clock) -> None:
 
 async def test_stale_window_then_forgotten(cache: Cache, clock: Clock) -> None:
     """Past its TTL an answer is stale (usable on error) until the stale window ends."""
-    await cache.fetch("k", 60, 600, lambda: asyncio.sleep(0, entry("a", clock)))
+    await cache.fetch("k", 60, 600, lambda: asyncio.sleep(0, (entry("a", clock), True)))
     clock.now += 300
     stale = await cache.stale("k", 60, 600)
     assert stale is not None
@@ -58,11 +58,11 @@ async def test_concurrent_misses_make_one_load(cache: Cache, clock: Clock) -> No
     """100 identical concurrent misses share one load; one is the miss, the rest coalesced."""
     loads = 0
 
-    async def load() -> Entry:
+    async def load() -> tuple[Entry, bool]:
         nonlocal loads
         loads += 1
         await asyncio.sleep(0.05)
-        return entry("a", clock)
+        return entry("a", clock), True
 
     lookups = await asyncio.gather(*(cache.fetch("k", 60, 0, load) for _ in range(100)))
     assert loads == 1
@@ -73,7 +73,7 @@ async def test_concurrent_misses_make_one_load(cache: Cache, clock: Clock) -> No
 async def test_a_failed_load_fails_every_waiter_and_is_not_stored(cache: Cache) -> None:
     """An upstream failure reaches all coalesced callers; nothing is cached."""
 
-    async def load() -> Entry:
+    async def load() -> tuple[Entry, bool]:
         await asyncio.sleep(0.01)
         raise RuntimeError("upstream down")
 
@@ -87,9 +87,9 @@ async def test_a_failed_load_fails_every_waiter_and_is_not_stored(cache: Cache) 
 async def test_one_waiter_leaving_does_not_cancel_the_others(cache: Cache, clock: Clock) -> None:
     """A caller that gives up leaves the shared load running for the others."""
 
-    async def load() -> Entry:
+    async def load() -> tuple[Entry, bool]:
         await asyncio.sleep(0.05)
-        return entry("a", clock)
+        return entry("a", clock), True
 
     quitter = asyncio.create_task(cache.fetch("k", 60, 0, load))
     stayer = asyncio.create_task(cache.fetch("k", 60, 0, load))
@@ -102,7 +102,7 @@ async def test_everyone_leaving_cancels_the_load(cache: Cache) -> None:
     """When every caller gives up, the upstream call itself is cancelled."""
     cancelled = asyncio.Event()
 
-    async def load() -> Entry:
+    async def load() -> tuple[Entry, bool]:
         try:
             await asyncio.sleep(5)
         except asyncio.CancelledError:
@@ -115,6 +115,20 @@ async def test_everyone_leaving_cancels_the_load(cache: Cache) -> None:
     for caller in callers:
         caller.cancel()
     await asyncio.wait_for(cancelled.wait(), 1)
+
+
+async def test_answers_not_worth_keeping_are_shared_but_not_stored(
+    cache: Cache, clock: Clock
+) -> None:
+    """A 404 reaches every waiting caller, but the next call asks the upstream again."""
+
+    async def load() -> tuple[Entry, bool]:
+        await asyncio.sleep(0.01)
+        return Entry(404, b"no such city", "application/problem+json", clock.now), False
+
+    lookups = await asyncio.gather(*(cache.fetch("k", 60, 600, load) for _ in range(3)))
+    assert {lookup.entry.status_code for lookup in lookups} == {404}
+    assert await cache.stale("k", 60, 600) is None
 
 
 async def test_memory_backend_is_bounded(clock: Clock) -> None:

@@ -109,4 +109,4 @@ async def test_one_log_line_per_request_with_its_story(
     assert event["operation"] == "Screen"
     assert event["route"] == "/graphql"
     assert event["status"] == 200
-    assert event["upstreams"]["joke"]["outcome"] == "UPSTREAM_UNAVAILABLE"
+    assert event["upstreams"]["joke"]["status"] == "UPSTREAM_UNAVAILABLE"
