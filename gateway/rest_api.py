@@ -15,6 +15,7 @@ from gateway.fullinfo import fetch_fullinfo, status_when_all_failed
 from gateway.graphql_http import COMPLETED_HEADER
 from gateway.models import Lang
 from gateway.observability import current_record
+from gateway.request_scope import problem_context
 from gateway.upstreams import Fetched, Upstream, error_for_status
 
 # Where a passthrough answer came from: off (not cached), miss, coalesced, hit or stale.
@@ -121,4 +122,5 @@ async def fullinfo(
         "Neither the weather nor the joke service answered usefully.",
         headers={"Retry-After": max(retry_after, key=int)} if retry_after else None,
         errors=body["errors"],
+        **problem_context(),
     )

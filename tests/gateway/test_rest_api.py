@@ -74,6 +74,7 @@ async def test_fullinfo_with_both_services_failed_is_an_error_status(
     assert response.status_code == status
     assert response.headers["content-type"] == "application/problem+json"
     assert [e["path"] for e in response.json()["errors"]] == [["weather"], ["joke"]]
+    assert response.json()["requestId"] == response.headers["X-Request-ID"]
 
 
 async def test_fullinfo_with_both_services_timing_out_is_504(
