@@ -25,14 +25,23 @@ def env_names(settings: type[BaseSettings]) -> set[str]:
     return names
 
 
-ALL = sorted(env_names(GatewaySettings) | env_names(WeatherSettings)
-             | env_names(JokeSettings) | {"LOG_LEVEL"})
+ALL = sorted(
+    env_names(GatewaySettings)
+    | env_names(WeatherSettings)
+    | env_names(JokeSettings)
+    | {"LOG_LEVEL"}
+)
 
 
 def test_settings_are_found() -> None:
     """The lookup itself works (guards the tests below against passing on nothing)."""
-    assert {"WEATHER_URL", "CANADUCK_ENV", "GATEWAY_REQUEST_TIMEOUT_SECONDS",
-            "WEATHER_PROVIDER", "JOKE_DB_PATH"} <= set(ALL)
+    assert {
+        "WEATHER_URL",
+        "CANADUCK_ENV",
+        "GATEWAY_REQUEST_TIMEOUT_SECONDS",
+        "WEATHER_PROVIDER",
+        "JOKE_DB_PATH",
+    } <= set(ALL)
 
 
 @pytest.mark.parametrize("name", ALL)
