@@ -21,6 +21,10 @@ _SHARED: list[Any] = [
 
 def configure_structlog() -> None:
     """Route structlog through the standard library (idempotent; safe in tests)."""
+    # No caller file/line in our lines, so skip the stack walk the standard library makes
+    # for every record (the switch its source documents: "Setting _srcfile to None will
+    # prevent findCaller() from being called"). Measured: a third of logging's cost.
+    logging._srcfile = None
     structlog.configure(
         processors=[*_SHARED, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
         logger_factory=structlog.stdlib.LoggerFactory(),
@@ -54,6 +58,9 @@ def logging_config(level: str, *, access_log: bool = True) -> dict[str, Any]:
         "loggers": {
             "uvicorn": {"handlers": [], "propagate": True},
             "uvicorn.error": {"handlers": [], "propagate": True},
+            # httpx logs every request it sends at INFO: one line per upstream call, and
+            # the gateway's own request line already says what each upstream did.
+            "httpx": {"level": "WARNING"},
             "uvicorn.access": {
                 "handlers": [],
                 "propagate": access_log,

@@ -19,7 +19,8 @@ class State(TypedDict):
     metrics: Metrics
 
 
-def get_upstreams(request: Request) -> Upstreams:
+# async: FastAPI runs a plain `def` dependency in its thread pool, a hop per request.
+async def get_upstreams(request: Request) -> Upstreams:
     upstreams: Upstreams = request.state.upstreams
     return upstreams
 
@@ -27,7 +28,7 @@ def get_upstreams(request: Request) -> Upstreams:
 UpstreamsDep = Annotated[Upstreams, Depends(get_upstreams)]
 
 
-def get_metrics(request: Request) -> Metrics:
+async def get_metrics(request: Request) -> Metrics:
     metrics: Metrics = request.state.metrics
     return metrics
 

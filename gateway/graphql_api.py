@@ -36,7 +36,7 @@ from gateway.dependencies import UpstreamsDep
 from gateway.errors import ApiError, InvalidInput
 from gateway.graphql_extensions import OperationRecorder, Provenance
 from gateway.graphql_http import GatewayGraphQLRouter
-from gateway.graphql_limits import DocumentLimits, MaskUnexpectedErrors, is_unexpected
+from gateway.graphql_limits import DocumentLimits, Limits, MaskUnexpectedErrors, is_unexpected
 from gateway.models import JokePayload, WeatherReport
 from gateway.models import Lang as LangValue
 from gateway.upstreams import Answer, Upstreams
@@ -189,6 +189,11 @@ def build_schema(settings: GatewaySettings) -> strawberry.Schema:
     ]
     if not settings.introspection_enabled:
         rules.append(NoSchemaIntrospectionCustomRule)
+    limits = Limits(
+        max_directives=settings.max_directives,
+        max_fields=settings.max_fields,
+        max_upstream_root_fields=settings.max_upstream_root_fields,
+    )
     # Order matters: hooks enter in list order and leave in reverse. DocumentLimits must
     # validate after ValidationCache (to replace its errors with one). Factories, not
     # instances (strawberry#4369); the parse/validation LRU caches live at module level.
@@ -200,11 +205,7 @@ def build_schema(settings: GatewaySettings) -> strawberry.Schema:
             lambda: AddValidationRules(rules),
             lambda: ParserCache(maxsize=256),
             lambda: ValidationCache(maxsize=256),
-            lambda: DocumentLimits(
-                max_directives=settings.max_directives,
-                max_fields=settings.max_fields,
-                max_upstream_root_fields=settings.max_upstream_root_fields,
-            ),
+            lambda: DocumentLimits(limits),
             MaskUnexpectedErrors,
             OperationRecorder,
             Provenance,

@@ -17,7 +17,9 @@ validation, which Strawberry then skips.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 
 from graphql import (
     DirectiveNode,
@@ -89,17 +91,31 @@ def max_upstream_root_fields(document: DocumentNode) -> int:
     return max(counts, default=0)
 
 
-class DocumentLimits(SchemaExtension):
-    """Refuse amplifying documents with one error, before validation and execution."""
+@dataclass(frozen=True)
+class Limits:
+    """The limits, and the verdicts already reached, shared by every request."""
 
-    def __init__(
-        self, *, max_directives: int, max_fields: int, max_upstream_root_fields: int
-    ) -> None:
-        self.max_directives = max_directives
-        self.max_fields = max_fields
-        self.max_upstream_root_fields = max_upstream_root_fields
+    max_directives: int
+    max_fields: int
+    max_upstream_root_fields: int
+    # ParserCache hands the same DocumentNode to every request with the same text, so a
+    # verdict is kept by document (the document itself is kept too, so its id stays valid).
+    _verdicts: OrderedDict[int, tuple[DocumentNode, str | None]] = field(
+        default_factory=OrderedDict, compare=False
+    )
+    _max_verdicts: int = 256
 
-    def _violation(self, document: DocumentNode) -> str | None:
+    def violation(self, document: DocumentNode) -> str | None:
+        known = self._verdicts.get(id(document))
+        if known is not None and known[0] is document:
+            return known[1]
+        verdict = self._judge(document)
+        self._verdicts[id(document)] = (document, verdict)
+        if len(self._verdicts) > self._max_verdicts:
+            self._verdicts.popitem(last=False)
+        return verdict
+
+    def _judge(self, document: DocumentNode) -> str | None:
         directives, fields = count_nodes(document)
         if directives > self.max_directives:
             return f"{directives} directives found. Allowed: {self.max_directives}"
@@ -113,9 +129,16 @@ class DocumentLimits(SchemaExtension):
             )
         return None
 
+
+class DocumentLimits(SchemaExtension):
+    """Refuse amplifying documents with one error, before validation and execution."""
+
+    def __init__(self, limits: Limits) -> None:
+        self.limits = limits
+
     def on_validate(self) -> Iterator[None]:
         document = self.execution_context.graphql_document
-        violation = None if document is None else self._violation(document)
+        violation = None if document is None else self.limits.violation(document)
         if violation is not None:
             # Set before Strawberry validates: it then skips graphql-core's validation.
             self.execution_context.pre_execution_errors = [

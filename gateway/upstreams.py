@@ -17,10 +17,12 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import OrderedDict
 from collections.abc import Iterator, Mapping
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from typing import Generic, TypeVar
+from urllib.parse import quote, urlencode
 
 import httpx
 import stamina
@@ -42,7 +44,7 @@ from gateway.errors import (
     UpstreamTimeout,
     UpstreamUnavailable,
 )
-from gateway.http_pool import UpstreamTransport
+from gateway.http_transport import UpstreamTransport
 from gateway.models import JokePayload, Lang, WeatherReport
 from gateway.observability import Metrics
 from gateway.retries import RETRYABLE_STATUSES, RetryBudget
@@ -51,6 +53,7 @@ M = TypeVar("M", bound=BaseModel)
 
 # What a refused connection or an overloaded upstream tells the client to wait.
 RETRY_AFTER_SECONDS = 1
+URL_CACHE_SIZE = 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +120,9 @@ class Upstream:
             cooldown_seconds=settings.breaker_cooldown_seconds,
         )
         self.last: CallOutcome | None = None
+        self._base = str(client.base_url).rstrip("/")
+        self._timeouts = client.timeout.as_dict()
+        self._urls: OrderedDict[tuple[str, tuple[tuple[str, str], ...]], httpx.URL] = OrderedDict()
 
     async def get(self, path: str, params: Mapping[str, str]) -> Fetched:
         """GET through the cache. Any HTTP status comes back; failures raise, unless a stale
@@ -207,6 +213,21 @@ class Upstream:
             self._remember("OK", started)
         return response
 
+    def _url(self, path: str, params: Mapping[str, str]) -> httpx.URL:
+        """The absolute URL, built once per distinct call (httpx's URL parsing is the most
+        expensive part of a request it builds; the same cities come back all day)."""
+        key = (path, tuple(params.items()))
+        url = self._urls.get(key)
+        if url is None:
+            query = urlencode(params, quote_via=quote)  # %20 for spaces, as httpx encodes
+            url = httpx.URL(f"{self._base}{path}?{query}" if query else f"{self._base}{path}")
+            self._urls[key] = url
+            if len(self._urls) > URL_CACHE_SIZE:
+                self._urls.popitem(last=False)
+        else:
+            self._urls.move_to_end(key)
+        return url
+
     def _remember(self, code: str, started: float) -> None:
         seconds = time.perf_counter() - started
         self.metrics.upstream_call(self.service, code, seconds)
@@ -217,24 +238,37 @@ class Upstream:
         self, path: str, params: Mapping[str, str], deadline: float
     ) -> UpstreamResponse:
         self.retry_budget.record_call()
+        try:
+            response = await self._attempt(path, params, deadline)
+        except UpstreamUnavailable as exc:
+            if not _says_try_again(exc) or not self.retries:
+                raise
+            first_failure: Exception = exc
+        else:
+            if response.status_code not in RETRYABLE_STATUSES or not self.retries:
+                return response
+            first_failure = _RetryableStatus(response)
+        # Only a failed first attempt pays for a retry context (it costs as much as the
+        # rest of a successful call). stamina replays that failure as its first attempt,
+        # asks may_retry, waits 50–150 ms (jittered) and makes the second attempt.
         loop = asyncio.get_running_loop()
+        retries_left = self.retries
 
         def may_retry(exc: Exception) -> bool:
-            says_retry = isinstance(exc, _RetryableStatus) or (
-                isinstance(exc, UpstreamUnavailable)
-                and isinstance(exc.__cause__, httpx.ConnectError)
-            )
-            granted = (
-                says_retry
-                and deadline - loop.time() >= self.retry_min_remaining_seconds
-                and self.retry_budget.try_spend()
-            )
-            if granted:
-                self.metrics.retry(self.service)
-            return granted
+            # stamina asks after every failed attempt, the last one included: count here.
+            nonlocal retries_left
+            if (
+                retries_left == 0
+                or not _says_try_again(exc)
+                or deadline - loop.time() < self.retry_min_remaining_seconds
+                or not self.retry_budget.try_spend()
+            ):
+                return False
+            retries_left -= 1
+            self.metrics.retry(self.service)
+            return True
 
         try:
-            # 1 retry after 50–150 ms (jittered); stamina stops early when may_retry says no.
             async for attempt in stamina.retry_context(
                 on=may_retry,
                 attempts=1 + self.retries,
@@ -244,6 +278,8 @@ class Upstream:
                 wait_jitter=0.1,
             ):
                 with attempt:
+                    if attempt.num == 1:
+                        raise first_failure
                     response = await self._attempt(path, params, deadline)
                     if response.status_code in RETRYABLE_STATUSES:
                         raise _RetryableStatus(response)
@@ -256,13 +292,19 @@ class Upstream:
         self, path: str, params: Mapping[str, str], deadline: float
     ) -> UpstreamResponse:
         rid = request_scope.request_id()
-        headers = {"X-Request-ID": rid} if rid else None
+        headers = {"Accept-Encoding": ACCEPT_ENCODING}
+        if rid:
+            headers["X-Request-ID"] = rid
+        request = httpx.Request(
+            "GET", self._url(path, params), headers=headers, extensions={"timeout": self._timeouts}
+        )
         try:
             async with asyncio.timeout_at(deadline):
-                async with self.client.stream(
-                    "GET", path, params=params, headers=headers
-                ) as response:
+                response = await self.client.send(request, stream=True)
+                try:
                     content = await read_capped(response, self.max_body_bytes)
+                finally:
+                    await response.aclose()
         except TimeoutError as exc:
             raise UpstreamTimeout(self.service) from exc
         except httpx.PoolTimeout as exc:
@@ -433,8 +475,15 @@ def make_client(
         follow_redirects=False,
         # Only what read_capped can inflate within the body cap (see bodies).
         headers={"Accept-Encoding": ACCEPT_ENCODING},
-        # httpcore's own pool churns under concurrency (see http_pool).
+        # httpx's API over aiohttp's pool (see http_transport).
         transport=transport or UpstreamTransport(limits=limits),
+    )
+
+
+def _says_try_again(exc: Exception) -> bool:
+    """A failure worth one more try: a refused connection, or 429/502/503/504."""
+    return isinstance(exc, _RetryableStatus) or (
+        isinstance(exc, UpstreamUnavailable) and isinstance(exc.__cause__, httpx.ConnectError)
     )
 
 

@@ -48,8 +48,10 @@ async def test_retries_stop_at_one(
             await gateway.get("/joke")
         joke.fault = "503"
         response = await gateway.get("/joke")
+        metrics = (await gateway.get("/metrics")).text
     assert response.status_code == 503
     assert len(joke.calls) == 12
+    assert 'canaduck_upstream_retries_total{service="joke"} 1.0' in metrics
 
 
 @pytest.mark.parametrize("fault", ["500", "html", "wrong_shape"])
