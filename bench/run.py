@@ -1,0 +1,148 @@
+"""The measured scenarios, run interleaved (A B C …, A B C …) so drift hits them all alike."""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from bench.client import LoadResult, burst
+from bench.loadgen import Generator
+from bench.stack import TARGETS, Stack, Target, fullinfo_body, naive_target
+
+# The peer's settings (issue 7): latency at 40/20 ms, throughput at 4/2 ms with 32 clients.
+PEER_LATENCY_DELAYS = (40.0, 20.0)
+CPU_BOUND_DELAYS = (4.0, 2.0)
+CPU_BOUND_CONCURRENCY = 32
+CONCURRENCY = 50
+BURST_SIZE = 100
+SETTLE_SECONDS = 5.0  # the longest wait for a server's in-flight work after a run
+
+
+@dataclass(frozen=True, slots=True)
+class Scenario:
+    key: str
+    target: Target
+    concurrency: int
+    delays: tuple[float, float] | None  # None: the run's D for both
+    needs_cache: bool = False
+    needs_alt: bool = False
+
+
+def scenarios() -> list[Scenario]:
+    cpu, c_cpu = CPU_BOUND_DELAYS, CPU_BOUND_CONCURRENCY
+    return [
+        Scenario("ceiling", TARGETS["stub"], CONCURRENCY, None),
+        Scenario("lat", TARGETS["fullinfo"], 1, None),
+        Scenario("lat_naive", naive_target(1), 1, None),
+        Scenario("lat_peer", TARGETS["fullinfo"], 1, PEER_LATENCY_DELAYS),
+        Scenario("conc", TARGETS["fullinfo"], CONCURRENCY, None),
+        Scenario("alt_conc", TARGETS["alt_fullinfo"], CONCURRENCY, None, needs_alt=True),
+        Scenario("pass", TARGETS["weather"], CONCURRENCY, None),
+        Scenario("alt_pass", TARGETS["alt_weather"], CONCURRENCY, None, needs_alt=True),
+        Scenario("conc_naive", naive_target(CONCURRENCY), CONCURRENCY, None),
+        Scenario("trivial", TARGETS["trivial"], CONCURRENCY, None),
+        Scenario("cached", TARGETS["cached"], CONCURRENCY, None, needs_cache=True),
+        Scenario("cpu", TARGETS["fullinfo"], c_cpu, cpu),
+        Scenario("alt_cpu", TARGETS["alt_fullinfo"], c_cpu, cpu, needs_alt=True),
+        Scenario("cpu_naive", naive_target(c_cpu), c_cpu, cpu),
+        Scenario("cpu_cached", TARGETS["cached"], c_cpu, cpu, needs_cache=True),
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class Measurement:
+    load: LoadResult
+    cpu_ms: float  # server CPU per answered request
+    upstream_calls: float  # per answered request
+
+
+@dataclass
+class Results:
+    """Every repeat of every scenario, plus the bursts; medians on demand."""
+
+    delay_ms: float
+    cache: bool
+    alt_transport: str | None = None
+    runs: dict[str, list[Measurement]] = field(default_factory=dict)
+    bursts: list[int] = field(default_factory=list)  # weather calls per burst's key
+
+    def errors(self) -> dict[str, int]:
+        """Failed or non-2xx answers, per scenario that had any."""
+        counts = {key: sum(m.load.errors for m in runs) for key, runs in self.runs.items()}
+        return {key: n for key, n in counts.items() if n}
+
+    def median(self, key: str, metric: Callable[[Measurement], float]) -> float | None:
+        values = [metric(m) for m in self.runs.get(key, [])]
+        return statistics.median(values) if values else None
+
+    def rps(self, key: str) -> float | None:
+        return self.median(key, lambda m: m.load.rps)
+
+
+class Runner:
+    def __init__(self, stack: Stack, generator: Generator, *, duration: int, warmup: int) -> None:
+        self.stack = stack
+        self.generator = generator
+        self.duration = duration
+        self.warmup = warmup
+
+    def measure(self, scenario: Scenario) -> Measurement:
+        stack = self.stack
+        stack.set_delays(*(scenario.delays or (stack.delay_ms, stack.delay_ms)))
+        url = stack.url(scenario.target)
+        body, c = scenario.target.body, scenario.concurrency
+        if self.warmup:
+            self.generator.run(url, body, c, self.warmup)
+        server = stack.servers[scenario.target.process]
+        calls = self._settled_calls()
+        cpu = server.cpu_seconds()
+        load = self.generator.run(url, body, c, self.duration)
+        done = max(1, load.requests)
+        cpu_ms = (server.cpu_seconds() - cpu) * 1000 / done
+        return Measurement(load, cpu_ms, (self._settled_calls() - calls) / done)
+
+    def _settled_calls(self) -> int:
+        """The upstream call count once the requests still in flight have finished."""
+        calls, deadline = self.stack.upstream_calls(), time.monotonic() + SETTLE_SECONDS
+        while time.monotonic() < deadline:
+            time.sleep(max(self.stack.delays) / 1000 * 2 + 0.05)
+            now = self.stack.upstream_calls()
+            if now == calls:
+                break
+            calls = now
+        return calls
+
+    def burst(self, repeat: int) -> int:
+        """100 identical concurrent misses on a fresh key; the weather calls that key cost."""
+        self.stack.set_delays(self.stack.delay_ms, self.stack.delay_ms)
+        city = f"Burst{repeat}"
+        url = self.stack.url(TARGETS["cached"])
+        statuses = asyncio.run(
+            burst(url, method="POST", body=fullinfo_body(city).encode(), size=BURST_SIZE)
+        )
+        if any(status != 200 for status in statuses):
+            raise RuntimeError(f"burst answers were not all 200: {sorted(set(statuses))}")
+        time.sleep(0.2)  # let a straggling upstream call land in the counter
+        return self.stack.weather_calls(city)
+
+    def run(self, repeats: int, progress: Callable[[str], None]) -> Results:
+        stack = self.stack
+        cache = stack.cache_active()
+        alt = stack.alt_transport is not None
+        chosen = [
+            s for s in scenarios() if (cache or not s.needs_cache) and (alt or not s.needs_alt)
+        ]
+        for target in {s.target for s in chosen}:
+            stack.check(target)
+        results = Results(stack.delay_ms, cache, stack.alt_transport)
+        for repeat in range(repeats):
+            for scenario in chosen:
+                progress(f"repeat {repeat + 1}/{repeats}: {scenario.key}")
+                results.runs.setdefault(scenario.key, []).append(self.measure(scenario))
+            if cache:
+                progress(f"repeat {repeat + 1}/{repeats}: burst")
+                results.bursts.append(self.burst(repeat))
+        return results
