@@ -25,7 +25,6 @@ from typing import Generic, TypeVar
 from urllib.parse import quote, urlencode
 
 import httpx
-import stamina
 from pydantic import BaseModel, ValidationError
 
 from canaduck.inputs import fold
@@ -47,7 +46,7 @@ from gateway.errors import (
 from gateway.http_transport import UpstreamTransport
 from gateway.models import JokePayload, Lang, WeatherReport
 from gateway.observability import Metrics
-from gateway.retries import RETRYABLE_STATUSES, RetryBudget
+from gateway.retries import RetryPolicy
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -83,12 +82,6 @@ class CallOutcome:
     at: float  # wall-clock time.time()
 
 
-class _RetryableStatus(Exception):
-    def __init__(self, response: UpstreamResponse) -> None:
-        super().__init__(f"upstream answered {response.status_code}")
-        self.response = response
-
-
 class Upstream:
     """One REST service: its pooled client and the policies around every call."""
 
@@ -112,9 +105,12 @@ class Upstream:
         self.cache_max_stale_seconds = settings.cache_max_stale_seconds
         self.timeout_seconds = settings.upstream_timeout_seconds
         self.max_body_bytes = settings.upstream_max_body_bytes
-        self.retries = settings.upstream_retries
-        self.retry_min_remaining_seconds = settings.upstream_retry_min_remaining_seconds
-        self.retry_budget = RetryBudget(ratio=settings.upstream_retry_budget_ratio)
+        self.retry = RetryPolicy(
+            retries=settings.upstream_retries,
+            budget_ratio=settings.upstream_retry_budget_ratio,
+            min_remaining_seconds=settings.upstream_retry_min_remaining_seconds,
+            on_retry=lambda: metrics.retry(service),
+        )
         self.breaker = CircuitBreaker(
             failure_threshold=settings.breaker_failure_threshold,
             cooldown_seconds=settings.breaker_cooldown_seconds,
@@ -197,7 +193,11 @@ class Upstream:
                 self.service, retry_after_seconds=exc.retry_after_seconds
             ) from exc
         try:
-            response = await self._fetch_with_retry(path, params, deadline)
+            response = await self.retry.run(
+                lambda: self._attempt(path, params, deadline),
+                deadline=deadline,
+                says_try_again=_says_try_again,
+            )
         except UpstreamError as exc:
             self.breaker.record_failure()
             self._remember(exc.code, started)
@@ -233,60 +233,6 @@ class Upstream:
         self.metrics.upstream_call(self.service, code, seconds)
         latency_ms = seconds * 1000
         self.last = CallOutcome(code=code, latency_ms=round(latency_ms, 1), at=time.time())
-
-    async def _fetch_with_retry(
-        self, path: str, params: Mapping[str, str], deadline: float
-    ) -> UpstreamResponse:
-        self.retry_budget.record_call()
-        try:
-            response = await self._attempt(path, params, deadline)
-        except UpstreamUnavailable as exc:
-            if not _says_try_again(exc) or not self.retries:
-                raise
-            first_failure: Exception = exc
-        else:
-            if response.status_code not in RETRYABLE_STATUSES or not self.retries:
-                return response
-            first_failure = _RetryableStatus(response)
-        # Only a failed first attempt pays for a retry context (it costs as much as the
-        # rest of a successful call). stamina replays that failure as its first attempt,
-        # asks may_retry, waits 50–150 ms (jittered) and makes the second attempt.
-        loop = asyncio.get_running_loop()
-        retries_left = self.retries
-
-        def may_retry(exc: Exception) -> bool:
-            # stamina asks after every failed attempt, the last one included: count here.
-            nonlocal retries_left
-            if (
-                retries_left == 0
-                or not _says_try_again(exc)
-                or deadline - loop.time() < self.retry_min_remaining_seconds
-                or not self.retry_budget.try_spend()
-            ):
-                return False
-            retries_left -= 1
-            self.metrics.retry(self.service)
-            return True
-
-        try:
-            async for attempt in stamina.retry_context(
-                on=may_retry,
-                attempts=1 + self.retries,
-                timeout=None,
-                wait_initial=0.05,
-                wait_max=0.15,
-                wait_jitter=0.1,
-            ):
-                with attempt:
-                    if attempt.num == 1:
-                        raise first_failure
-                    response = await self._attempt(path, params, deadline)
-                    if response.status_code in RETRYABLE_STATUSES:
-                        raise _RetryableStatus(response)
-                    return response
-        except _RetryableStatus as exc:
-            return exc.response  # the last answer stands; callers map its status
-        raise AssertionError("stamina ended without an attempt")  # pragma: no cover
 
     async def _attempt(
         self, path: str, params: Mapping[str, str], deadline: float
@@ -481,10 +427,8 @@ def make_client(
 
 
 def _says_try_again(exc: Exception) -> bool:
-    """A failure worth one more try: a refused connection, or 429/502/503/504."""
-    return isinstance(exc, _RetryableStatus) or (
-        isinstance(exc, UpstreamUnavailable) and isinstance(exc.__cause__, httpx.ConnectError)
-    )
+    """A failure worth one more try: a refused connection (statuses: see retries)."""
+    return isinstance(exc, UpstreamUnavailable) and isinstance(exc.__cause__, httpx.ConnectError)
 
 
 def _status_code(response: UpstreamResponse) -> str:
