@@ -7,6 +7,9 @@ The REST handlers installed by :func:`install_problem_handlers` render it as
 :attr:`ApiError.extensions` (graphql-core copies ``original_error.extensions`` into
 ``errors[].extensions``), so both doors speak the same codes.
 
+Routes document these answers with :func:`problem_responses`, so their OpenAPI says
+``application/problem+json`` where FastAPI would otherwise promise its own 422 JSON.
+
 Anything else that escapes a route becomes a bare 500 ``INTERNAL_ERROR`` with no detail:
 a stack trace never reaches a client.
 """
@@ -19,6 +22,7 @@ from typing import Any, ClassVar
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 PROBLEM_JSON = "application/problem+json"
@@ -56,6 +60,33 @@ class InvalidInput(ApiError):
     status_code = 422
     code = "INVALID_INPUT"
     title = "Invalid input"
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem; its `code` member says what happened."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str
+    code: str
+
+
+def problem_responses(descriptions: Mapping[int, str]) -> dict[int | str, dict[str, Any]]:
+    """A route's ``responses=``: each status documented as the problem JSON our handlers send.
+
+    Without it FastAPI documents its own 422 (``application/json``, ``HTTPValidationError``),
+    which is not what :func:`install_problem_handlers` answers.
+    """
+    return {
+        status: {
+            "description": description,
+            "content": {PROBLEM_JSON: {"schema": Problem.model_json_schema()}},
+        }
+        for status, description in descriptions.items()
+    }
 
 
 def problem_body(status: int, code: str, title: str, detail: str, **extra: Any) -> dict[str, Any]:

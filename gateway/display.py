@@ -19,7 +19,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse
 
-from canaduck.inputs import City
+from canaduck.inputs import CITY_MAX_LENGTH, City
+from canaduck.problems import problem_responses
 from gateway.csp import content_security_policy, page_headers
 from gateway.models import Lang
 
@@ -60,6 +61,11 @@ CitiesQuery = Annotated[
         min_length=1,
         max_length=MAX_CITIES,
         description="One or more cities, shown in turn; repeat the parameter for each.",
+        examples=[["Rodez", "Honolulu"]],
+        # Each item is a city like any other: never empty, at most 100 characters once folded.
+        json_schema_extra={
+            "items": {"type": "string", "minLength": 1, "maxLength": CITY_MAX_LENGTH}
+        },
     ),
 ]
 LangQuery = Annotated[Lang, Query(description="Language of the page, labels and jokes.")]
@@ -96,6 +102,7 @@ def render_page(cities: list[str], lang: Lang, refresh_seconds: int) -> str:
     "/display",
     response_class=HTMLResponse,
     summary="A wall-screen page: weather and a joke, cities in turn (open it in a browser).",
+    responses=problem_responses({422: "INVALID_INPUT: a city, lang or refresh is malformed."}),
 )
 async def display(
     city: CitiesQuery,

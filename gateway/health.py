@@ -42,7 +42,7 @@ async def health() -> dict[str, str]:
 @router.get(
     "/ready",
     summary="Readiness: 200 when at least one upstream is usable.",
-    responses={503: {"description": "No upstream is usable"}},
+    responses={503: {"description": "No upstream is usable", "content": {"application/json": {}}}},
 )
 async def ready(upstreams: UpstreamsDep) -> JSONResponse:
     reports = await asyncio.gather(*(_report(upstream) for upstream in upstreams))
@@ -59,6 +59,12 @@ async def ready(upstreams: UpstreamsDep) -> JSONResponse:
     "/metrics",
     summary="Prometheus metrics (scraped on the internal network only).",
     response_class=Response,
+    responses={
+        200: {
+            "description": "The Prometheus text exposition format.",
+            "content": {"text/plain": {"schema": {"type": "string"}}},
+        }
+    },
 )
 async def metrics(metrics: MetricsDep) -> Response:
     return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)

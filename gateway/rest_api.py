@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 from fastapi.responses import JSONResponse
+from pydantic import WithJsonSchema
 
 from canaduck.inputs import CITY_MAX_LENGTH, City, Country
-from canaduck.problems import PROBLEM_JSON, problem_response
+from canaduck.problems import problem_response, problem_responses
 from gateway.dependencies import UpstreamsDep
 from gateway.errors import UpstreamBadResponse
 from gateway.fullinfo import fetch_fullinfo, status_when_all_failed
@@ -23,22 +24,39 @@ CACHE_HEADER = "X-Canaduck-Cache"
 
 router = APIRouter()
 
+# Up to 400 characters are read, so a name padded with spaces still fits once they are
+# folded; what a client can count on, and what the document says, is 100.
 CityQuery = Annotated[
     City,
     Query(
         description="City name, any case, accents optional.",
         max_length=CITY_MAX_LENGTH * 4,
         examples=["Rodez"],
+        json_schema_extra={"maxLength": CITY_MAX_LENGTH},
     ),
 ]
-CountryQuery = Annotated[Country | None, Query(description="ISO 3166-1 alpha-2 code.")]
+# Documented as the weather service's pattern; surrounding spaces are forgiven, not promised.
+CountryQuery = Annotated[
+    Annotated[Country, WithJsonSchema({"type": "string", "pattern": "^[A-Za-z]{2}$"})] | None,
+    Query(description="ISO 3166-1 alpha-2 code.", examples=["FR"]),
+]
 LangQuery = Annotated[Lang | None, Query(description="Language of labels and jokes (fr).")]
 
-_PROBLEM: dict[str, Any] = {
-    "content": {PROBLEM_JSON: {}},
-    "description": "Problem details (RFC 9457)",
+# Every error leaves as problem JSON: ours from canaduck.problems, and a service's 404 or 422,
+# relayed as the service sent it, is problem JSON too.
+_FAILURES = {
+    422: "INVALID_INPUT: a parameter is missing or malformed (see errors).",
+    502: "UPSTREAM_BAD_RESPONSE: the service failed or sent an answer the gateway cannot use.",
+    503: "UPSTREAM_UNAVAILABLE or UPSTREAM_CIRCUIT_OPEN: the service cannot be reached now.",
+    504: "UPSTREAM_TIMEOUT or GATEWAY_TIMEOUT: no answer within the deadline.",
 }
-_ERRORS: dict[int | str, dict[str, Any]] = {status: _PROBLEM for status in (422, 502, 503, 504)}
+_CITY_NOT_FOUND = {404: "CITY_NOT_FOUND: the weather service knows no city of that name."}
+_CACHE_HEADERS = {
+    CACHE_HEADER: {
+        "description": "Where the answer came from: off, miss, coalesced, hit or stale.",
+        "schema": {"enum": ["off", "miss", "coalesced", "hit", "stale"]},
+    }
+}
 
 
 def _relay(fetched: Fetched, upstream: Upstream) -> Response:
@@ -77,7 +95,10 @@ def _params(**values: str | Lang | None) -> dict[str, str]:
 @router.get(
     "/weather",
     summary="The weather service's answer, passed through unchanged.",
-    responses={200: {"description": "Weather service JSON"}, 404: _PROBLEM, **_ERRORS},
+    responses={
+        200: {"description": "The weather service's JSON.", "headers": _CACHE_HEADERS},
+        **problem_responses({**_CITY_NOT_FOUND, **_FAILURES}),
+    },
 )
 async def weather(
     upstreams: UpstreamsDep, city: CityQuery, lang: LangQuery = None, country: CountryQuery = None
@@ -91,7 +112,12 @@ async def weather(
 @router.get(
     "/joke",
     summary="The joke service's answer, passed through unchanged.",
-    responses={200: {"description": "Joke service JSON"}, **_ERRORS},
+    responses={
+        200: {"description": "The joke service's JSON.", "headers": _CACHE_HEADERS},
+        **problem_responses(
+            {404: "NO_JOKES: the joke service has no joke in that language.", **_FAILURES}
+        ),
+    },
 )
 async def joke(upstreams: UpstreamsDep, lang: LangQuery = None) -> Response:
     fetched = await upstreams.joke.get("/joke", _params(lang=lang))
@@ -101,7 +127,26 @@ async def joke(upstreams: UpstreamsDep, lang: LangQuery = None) -> Response:
 @router.get(
     "/fullinfo",
     summary="Weather and a joke for a city, merged into one JSON object.",
-    responses={404: _PROBLEM, **_ERRORS},
+    responses={
+        200: {
+            "description": "The merged answer; a part that failed is null and named in errors.",
+            "headers": {
+                COMPLETED_HEADER: {
+                    "description": "false when a part is missing or stale (see errors).",
+                    "schema": {"enum": ["true", "false"]},
+                }
+            },
+        },
+        **problem_responses(
+            {
+                **_CITY_NOT_FOUND,
+                422: _FAILURES[422],
+                502: "UPSTREAMS_FAILED: both services failed, for different reasons.",
+                503: "UPSTREAMS_FAILED: neither service can be reached now.",
+                504: "UPSTREAMS_FAILED (both services timed out) or GATEWAY_TIMEOUT.",
+            }
+        ),
+    },
 )
 async def fullinfo(
     upstreams: UpstreamsDep, city: CityQuery, lang: LangQuery = None, country: CountryQuery = None

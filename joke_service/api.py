@@ -12,7 +12,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from canaduck.problems import ApiError
+from canaduck.problems import ApiError, problem_responses
 from joke_service.config import JokeSettings
 from joke_service.store import JokeRecord, JokeStore, Lang
 
@@ -86,7 +86,12 @@ async def health() -> Health:
     "/joke",
     operation_id="random_joke",
     summary="A random joke.",
-    responses={404: {"description": "No jokes in that language (code NO_JOKES)."}},
+    responses=problem_responses(
+        {
+            404: "NO_JOKES: there are no jokes in that language.",
+            422: "INVALID_INPUT: lang is neither fr nor en.",
+        }
+    ),
 )
 async def random_joke(
     store: StoreDep,
@@ -107,7 +112,12 @@ async def random_joke(
     "/jokes/{joke_id}",
     operation_id="joke_by_id",
     summary="One joke by id.",
-    responses={404: {"description": "No joke has that id (code JOKE_NOT_FOUND)."}},
+    responses=problem_responses(
+        {
+            404: "JOKE_NOT_FOUND: no joke has that id.",
+            422: "INVALID_INPUT: the id is not a whole number from 0 to 2^63-1.",
+        }
+    ),
 )
 async def joke_by_id(
     store: StoreDep,

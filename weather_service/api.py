@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
 
 from canaduck.inputs import CITY_MAX_LENGTH, City
-from canaduck.problems import PROBLEM_JSON
+from canaduck.problems import problem_responses
 from weather_service.cities import Gazetteer
 from weather_service.config import ProviderName
 from weather_service.observations import Condition, Lang, label
@@ -86,31 +86,14 @@ class Health(BaseModel):
     status: Literal["ok"] = "ok"
 
 
-class Problem(BaseModel):
-    """An RFC 9457 problem; its `code` member says what happened."""
-
-    model_config = ConfigDict(extra="allow")
-
-    type: str = "about:blank"
-    title: str
-    status: int
-    detail: str
-    code: str
-
-
-def _problem(description: str) -> dict[str, Any]:
-    return {
-        "description": description,
-        "content": {PROBLEM_JSON: {"schema": Problem.model_json_schema()}},
+_ERRORS = problem_responses(
+    {
+        404: "CITY_NOT_FOUND: no known city has that name (in that country).",
+        422: "INVALID_INPUT: missing or malformed city, lang or country.",
+        502: "PROVIDER_UNAVAILABLE or PROVIDER_BAD_RESPONSE: the provider failed.",
+        504: "PROVIDER_TIMEOUT: the provider did not answer in time.",
     }
-
-
-_ERRORS: dict[int | str, dict[str, Any]] = {
-    404: _problem("CITY_NOT_FOUND: no known city has that name (in that country)."),
-    422: _problem("INVALID_INPUT: missing or malformed city, lang or country."),
-    502: _problem("PROVIDER_UNAVAILABLE or PROVIDER_BAD_RESPONSE: the provider failed."),
-    504: _problem("PROVIDER_TIMEOUT: the provider did not answer in time."),
-}
+)
 
 CityQuery = Annotated[
     City,

