@@ -8,7 +8,7 @@ from fastapi import Depends, Request
 
 from gateway.config import GatewaySettings
 from gateway.observability import Metrics
-from gateway.upstreams import Upstreams
+from gateway.services import Upstreams
 
 
 class State(TypedDict):

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 from gateway import request_scope
 from gateway.errors import ApiError, CityNotFound, UpstreamBadResponse, UpstreamError
 from gateway.models import JokePayload, Lang, WeatherReport
-from gateway.upstreams import Answer, Upstreams
+from gateway.services import Answer, Upstreams
 
 T = TypeVar("T")
 

@@ -39,7 +39,7 @@ from gateway.graphql_http import GatewayGraphQLRouter
 from gateway.graphql_limits import DocumentLimits, Limits, MaskUnexpectedErrors, is_unexpected
 from gateway.models import JokePayload, WeatherReport
 from gateway.models import Lang as LangValue
-from gateway.upstreams import Answer, Upstreams
+from gateway.services import Answer, Upstreams
 
 logger = logging.getLogger("gateway.graphql")
 

@@ -17,8 +17,8 @@ from gateway.errors import Service
 from gateway.graphql_api import mount_graphql
 from gateway.observability import Metrics, Observe
 from gateway.request_scope import RequestScope, problem_context
+from gateway.services import Upstreams
 from gateway.static_files import STATIC_URL, StaticAssets
-from gateway.upstreams import Upstreams
 
 DESCRIPTION = """\
 One GraphQL schema over the Canaduck weather and joke services.

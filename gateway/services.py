@@ -1,0 +1,118 @@
+"""The weather and joke services as the rest of the gateway sees them: typed answers.
+
+``Upstreams.weather_report`` and ``Upstreams.random_joke`` return an :class:`Answer`: the
+parsed value, and where it came from (network or cache, how old); a stale one carries the
+``STALE_DATA`` warning to show beside it. Transport, policies and caching live in
+``upstreams``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+import httpx
+from pydantic import BaseModel, ValidationError
+
+from gateway.cache import Cache, CacheBackend, MemoryBackend, RedisBackend
+from gateway.config import GatewaySettings
+from gateway.errors import CityNotFound, Service, StaleData
+from gateway.models import JokePayload, Lang, WeatherReport
+from gateway.observability import Metrics
+from gateway.upstreams import Fetched, Upstream, UpstreamResponse, make_client
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class Upstreams:
+    """The weather and joke services, as the rest of the gateway sees them."""
+
+    def __init__(self, weather: Upstream, joke: Upstream) -> None:
+        self.weather = weather
+        self.joke = joke
+
+    def __iter__(self) -> Iterator[Upstream]:
+        return iter((self.weather, self.joke))
+
+    @classmethod
+    async def open(
+        cls,
+        stack: AsyncExitStack,
+        settings: GatewaySettings,
+        transports: Mapping[Service, httpx.AsyncBaseTransport],
+        metrics: Metrics,
+    ) -> Upstreams:
+        """Both upstreams with their clients and the cache; ``stack`` closes them all."""
+        backend: CacheBackend = (
+            RedisBackend(settings.cache_url, prefix=settings.cache_key_prefix)
+            if settings.cache_url
+            else MemoryBackend(max_entries=settings.cache_max_entries)
+        )
+        cache = Cache(backend)
+        stack.push_async_callback(cache.close)
+
+        async def upstream(
+            service: Service, base_url: str, model: type[BaseModel], ttl: float
+        ) -> Upstream:
+            client = make_client(base_url, settings, transports.get(service))
+            await stack.enter_async_context(client)
+            return Upstream(
+                service, client, settings, metrics, model=model, cache=cache, cache_ttl_seconds=ttl
+            )
+
+        return cls(
+            weather=await upstream(
+                "weather",
+                str(settings.weather_url),
+                WeatherReport,
+                settings.cache_weather_ttl_seconds,
+            ),
+            joke=await upstream(
+                "joke", str(settings.joke_url), JokePayload, settings.cache_joke_ttl_seconds
+            ),
+        )
+
+    async def weather_report(
+        self, city: str, lang: Lang, country: str | None = None
+    ) -> Answer[WeatherReport]:
+        params = {"city": city, "lang": lang.value}
+        if country is not None:
+            params["country"] = country
+        fetched = await self.weather.get("/weather", params)
+        response = fetched.response
+        if response.status_code == 404 and _problem_code(response) == CityNotFound.code:
+            raise CityNotFound(city)
+        return Answer(self.weather.parse(response, WeatherReport), fetched)
+
+    async def random_joke(self, lang: Lang) -> Answer[JokePayload]:
+        fetched = await self.joke.get("/joke", {"lang": lang.value})
+        return Answer(self.joke.parse(fetched.response, JokePayload), fetched)
+
+
+@dataclass(frozen=True, slots=True)
+class Answer(Generic[M]):
+    """A parsed upstream answer, with where it came from."""
+
+    value: M
+    fetched: Fetched
+
+    @property
+    def stale_error(self) -> StaleData | None:
+        """The error to report beside a stale value (None when the value is current)."""
+        cause = self.fetched.stale_cause
+        if cause is None:
+            return None
+        return StaleData(cause, self.fetched.age_seconds)
+
+
+class _Problem(BaseModel):
+    code: str | None = None
+
+
+def _problem_code(response: UpstreamResponse) -> str | None:
+    try:
+        return _Problem.model_validate_json(response.content).code
+    except ValidationError:
+        return None
