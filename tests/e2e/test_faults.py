@@ -34,7 +34,6 @@ from tests.support.processes import (
     StubProcess,
     gateway_env,
     running,
-    running_stub,
 )
 
 pytestmark = pytest.mark.e2e
@@ -56,18 +55,6 @@ Record = Callable[[str, object], None]
 
 
 # Processes.
-
-
-@pytest.fixture(scope="module")
-def weather_stub() -> Iterator[StubProcess]:
-    with running_stub("weather") as stub:
-        yield stub
-
-
-@pytest.fixture(scope="module")
-def joke_stub() -> Iterator[StubProcess]:
-    with running_stub("joke") as stub:
-        yield stub
 
 
 @pytest.fixture(autouse=True)

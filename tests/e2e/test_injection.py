@@ -18,7 +18,6 @@ from tests.support.processes import (
     StubProcess,
     gateway_env,
     running,
-    running_stub,
 )
 
 pytestmark = pytest.mark.e2e
@@ -59,18 +58,6 @@ CORPUS: list[tuple[str, str | None]] = [
 
 WEATHER_QUERY = "query ($city: String!) { weather(city: $city) { city } }"
 FULLINFO_QUERY = "query ($city: String!) { fullinfo(city: $city) { city weather { city } joke } }"
-
-
-@pytest.fixture(scope="module")
-def weather_stub() -> Iterator[StubProcess]:
-    with running_stub("weather") as stub:
-        yield stub
-
-
-@pytest.fixture(scope="module")
-def joke_stub() -> Iterator[StubProcess]:
-    with running_stub("joke") as stub:
-        yield stub
 
 
 @pytest.fixture(scope="module")

@@ -2,30 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from contextlib import AbstractContextManager
 
 import httpx
 import pytest
 
-from tests.support.processes import ServiceProcess, StubProcess, gateway_env, running, running_stub
+from tests.support.processes import ServiceProcess, StubProcess, gateway_env, running
 from tests.support.redis import REDIS_URL
 
 pytestmark = pytest.mark.e2e
 
 QUERY = {"query": '{ fullinfo(city: "Rodez") { weather { city temperature } } }'}
-
-
-@pytest.fixture
-def weather_stub() -> Iterator[StubProcess]:
-    with running_stub("weather") as stub:
-        yield stub
-
-
-@pytest.fixture
-def joke_stub() -> Iterator[StubProcess]:
-    with running_stub("joke") as stub:
-        yield stub
 
 
 def replica(
