@@ -136,25 +136,27 @@ class Upstream:
             return _entry(response), self.is_valid(response)
 
         failure: UpstreamError
+        answered: Fetched | None = None  # a 5xx answer, kept in case no stale copy exists
         try:
             lookup = await self.cache.fetch(key, ttl, max_stale, load)
-            fetched = Fetched(_response(lookup.entry), lookup.result, lookup.age_seconds)
-            if fetched.response.status_code < 500:
+            answered = Fetched(_response(lookup.entry), lookup.result, lookup.age_seconds)
+            status = answered.response.status_code
+            if status < 500:
                 self._note(
-                    _status_code(fetched.response), started, lookup.result, lookup.age_seconds
+                    _status_code(answered.response), started, lookup.result, lookup.age_seconds
                 )
-                return fetched
-            failure = error_for_status(self.service, fetched.response.status_code)
+                return answered
+            failure = error_for_status(self.service, status)
         except UpstreamError as exc:
-            failure, fetched = exc, None  # type: ignore[assignment]
+            failure = exc
         stale = await self.cache.stale(key, ttl, max_stale)
         if stale is not None:
             self._note(failure.code, started, "stale", stale.age_seconds)
             return Fetched(_response(stale.entry), "stale", stale.age_seconds, failure)
         self._note(failure.code, started, "miss")
-        if fetched is None:
+        if answered is None:
             raise failure
-        return fetched  # a 5xx answer, mapped by the caller
+        return answered  # mapped by the caller, like any 5xx
 
     def is_valid(self, response: UpstreamResponse) -> bool:
         """A 200 whose body is this service's contract (worth caching)."""
