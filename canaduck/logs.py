@@ -68,7 +68,3 @@ def logging_config(level: str, *, access_log: bool = True) -> dict[str, Any]:
             },
         },
     }
-
-
-def level_name(level: str) -> int:
-    return logging.getLevelNamesMapping()[level.upper()]

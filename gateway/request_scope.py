@@ -46,12 +46,6 @@ def problem_context() -> dict[str, str]:
     return {} if rid is None else {"requestId": rid}
 
 
-def remaining_seconds() -> float | None:
-    """Time left before the current request's deadline (None outside a request)."""
-    deadline = _deadline.get()
-    return None if deadline is None else deadline - asyncio.get_running_loop().time()
-
-
 def deadline() -> float | None:
     return _deadline.get()
 
