@@ -53,9 +53,12 @@ FROM base AS runtime
 #   filesystem is read-only in compose, so never try to write .pyc at run time.
 # PYTHONUNBUFFERED: log lines reach `docker logs` at once, not when a buffer fills.
 # PYTHONFAULTHANDLER: a hard crash prints every thread's traceback.
+# CANADUCK_LOG_FORMAT: one JSON object per line for `docker logs` and log shippers, even
+#   under `docker run -t` (the services' "auto" would switch to console lines on a TTY).
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PYTHONFAULTHANDLER=1 \
+    CANADUCK_LOG_FORMAT=json \
     PATH=/opt/venv/bin:$PATH
 # A fixed, unprivileged uid/gid (not root, not a login user) that orchestrators can verify.
 RUN groupadd --system --gid 10001 canaduck \

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 import uvicorn
 
-from canaduck.logs import configure_structlog, logging_config
+from canaduck.logs import LOG_FORMATS, configure_structlog, logging_config
 
 LOG_LEVELS = ["critical", "error", "warning", "info", "debug"]
 
@@ -39,8 +39,17 @@ def serve(
         choices=LOG_LEVELS,
         help="default: $LOG_LEVEL or info",
     )
+    parser.add_argument(
+        "--log-format",
+        default=os.environ.get("CANADUCK_LOG_FORMAT", "auto").lower(),
+        choices=LOG_FORMATS,
+        help="console (for people), json (for machines) or auto: console on a terminal or "
+        "under honcho, json otherwise (default: $CANADUCK_LOG_FORMAT or auto)",
+    )
     parser.add_argument("--no-access-log", action="store_true", help="silence per-request lines")
     args = parser.parse_args(argv)
+    if args.log_format not in LOG_FORMATS:  # argparse checks choices given, not defaults
+        parser.error(f"CANADUCK_LOG_FORMAT must be one of {', '.join(LOG_FORMATS)}")
     print(
         f"{name}: serving on http://{args.host}:{args.port}  (docs: /docs, health: /health)",
         flush=True,
@@ -53,7 +62,11 @@ def serve(
         host=args.host,
         port=args.port,
         log_level=args.log_level,
-        log_config=logging_config(args.log_level, access_log=access_log and not args.no_access_log),
+        log_config=logging_config(
+            args.log_level,
+            access_log=access_log and not args.no_access_log,
+            log_format=args.log_format,
+        ),
         access_log=access_log and not args.no_access_log,
         proxy_headers=False,
     )

@@ -1,15 +1,28 @@
-"""JSON log lines for every Canaduck process, from structlog and the standard library alike.
+"""Log lines for every Canaduck process, from structlog and the standard library alike.
 
 uvicorn applies :func:`logging_config` (its ``log_config``), so uvicorn's own records, our
-``logging`` records and structlog events all leave as one JSON object per line on stderr.
+``logging`` records and structlog events all leave on stderr in one format:
+
+- ``json``: one JSON object per line, for machines (containers, log shippers);
+- ``console``: one aligned ``key=value`` line per event, for a person at a terminal;
+- ``auto`` (the default): ``console`` when stderr is a terminal or the process runs under
+  honcho (which pipes its children's output, but into a terminal), ``json`` otherwise.
+
+``CANADUCK_LOG_FORMAT`` (or ``--log-format``) picks one; the Docker images set ``json``.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any
+import os
+import sys
+from collections.abc import Mapping
+from typing import Any, Literal, TextIO
 
 import structlog
+
+LogFormat = Literal["console", "json"]
+LOG_FORMATS = ["auto", "console", "json"]
 
 _SHARED: list[Any] = [
     structlog.contextvars.merge_contextvars,
@@ -33,24 +46,70 @@ def configure_structlog() -> None:
     )
 
 
-def logging_config(level: str, *, access_log: bool = True) -> dict[str, Any]:
-    """A ``logging.config.dictConfig`` dict: JSON on stderr at ``level``."""
+def resolve_format(
+    requested: str = "auto",
+    *,
+    stream: TextIO | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> LogFormat:
+    """``console`` or ``json``; ``auto`` looks at ``stream`` (stderr) and the environment."""
+    requested = requested.lower()
+    if requested == "console":
+        return "console"
+    if requested == "json":
+        return "json"
+    if requested != "auto":
+        raise ValueError(f"log format must be one of {', '.join(LOG_FORMATS)}, not {requested!r}")
+    stream = sys.stderr if stream is None else stream
+    environ = os.environ if environ is None else environ
+    # honcho sets HONCHO_PROCESS_NAME ("gateway.1") for each Procfile process it starts.
+    return "console" if _is_tty(stream) or "HONCHO_PROCESS_NAME" in environ else "json"
+
+
+def _is_tty(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):  # a replaced or closed stream
+        return False
+
+
+def _renderer(log_format: LogFormat, stream: TextIO) -> list[Any]:
+    if log_format == "json":
+        return [
+            structlog.processors.format_exc_info,
+            structlog.processors.JSONRenderer(ensure_ascii=False),
+        ]
+    # Colours only for a real terminal: honcho and `| less` would show the escape codes.
+    # Plain tracebacks: the rich ones print local variables, which may hold request data.
+    return [
+        structlog.dev.ConsoleRenderer(
+            colors=_is_tty(stream),
+            sort_keys=False,
+            exception_formatter=structlog.dev.plain_traceback,
+        )
+    ]
+
+
+def logging_config(
+    level: str, *, access_log: bool = True, log_format: str = "auto"
+) -> dict[str, Any]:
+    """A ``logging.config.dictConfig`` dict: ``log_format`` lines on stderr at ``level``."""
+    resolved = resolve_format(log_format)
     formatter = structlog.stdlib.ProcessorFormatter(
         foreign_pre_chain=_SHARED,
         processors=[
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,
-            structlog.processors.format_exc_info,
-            structlog.processors.JSONRenderer(ensure_ascii=False),
+            *_renderer(resolved, sys.stderr),
         ],
     )
     return {
         "version": 1,
         "disable_existing_loggers": False,
-        "formatters": {"json": {"()": lambda: formatter}},
+        "formatters": {resolved: {"()": lambda: formatter}},
         "handlers": {
             "stderr": {
                 "class": "logging.StreamHandler",
-                "formatter": "json",
+                "formatter": resolved,
                 "stream": "ext://sys.stderr",
             }
         },

@@ -29,7 +29,7 @@ ALL = sorted(
     env_names(GatewaySettings)
     | env_names(WeatherSettings)
     | env_names(JokeSettings)
-    | {"LOG_LEVEL"}
+    | {"LOG_LEVEL", "CANADUCK_LOG_FORMAT"}  # read by canaduck.cli, not a settings class
 )
 
 
