@@ -7,8 +7,8 @@ from typing import Annotated, TypedDict
 from fastapi import Depends, Request
 
 from gateway.config import GatewaySettings
-from gateway.observability import Metrics
-from gateway.services import Upstreams
+from gateway.observability.metrics import Metrics
+from gateway.upstream.services import Upstreams
 
 
 class State(TypedDict):

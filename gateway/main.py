@@ -10,15 +10,19 @@ from fastapi import FastAPI
 
 from canaduck.logs import configure_structlog
 from canaduck.problems import install_problem_handlers
-from gateway import display, health, rest_api
 from gateway.config import GatewaySettings
+from gateway.context import problem_context
 from gateway.dependencies import State
 from gateway.errors import Service
-from gateway.graphql_api import mount_graphql
-from gateway.observability import Metrics, Observe
-from gateway.request_scope import RequestScope, problem_context
-from gateway.services import Upstreams
-from gateway.static_files import STATIC_URL, StaticAssets
+from gateway.graphql.schema import mount_graphql
+from gateway.observability import routes as operator_routes
+from gateway.observability.metrics import Metrics
+from gateway.observability.middleware import Observe
+from gateway.pages import display
+from gateway.pages.static_files import STATIC_URL, StaticAssets
+from gateway.request_scope import RequestScope
+from gateway.rest import routes as rest_routes
+from gateway.upstream.services import Upstreams
 
 DESCRIPTION = """\
 One GraphQL schema over the Canaduck weather and joke services.
@@ -46,7 +50,7 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[State]:
         async with AsyncExitStack() as stack:
             upstreams = await Upstreams.open(stack, settings, transports, metrics)
-            metrics.watch_breakers(upstreams)
+            metrics.watch_breakers({u.service: u.breaker for u in upstreams})
             yield {"settings": settings, "upstreams": upstreams, "metrics": metrics}
 
     app = FastAPI(
@@ -61,8 +65,8 @@ def create_app(
         max_body_bytes=settings.max_request_body_bytes,
     )
     app.add_middleware(Observe, metrics=metrics)
-    app.include_router(health.router)
-    app.include_router(rest_api.router)
+    app.include_router(operator_routes.router)
+    app.include_router(rest_routes.router)
     app.include_router(display.router)
     mount_graphql(app, settings)
     app.mount(STATIC_URL, StaticAssets(), name="static")

@@ -21,33 +21,15 @@ import json
 import re
 import uuid
 from collections.abc import Callable
-from contextvars import ContextVar
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from canaduck.problems import problem_body
+from gateway.context import _deadline, _request_id
 
-_request_id: ContextVar[str | None] = ContextVar("request_id", default=None)
-_deadline: ContextVar[float | None] = ContextVar("deadline", default=None)
-
-REQUEST_ID_HEADER = "x-request-id"
 _SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 # How long past the deadline the app may take to start answering before the backstop does.
 BACKSTOP_GRACE_SECONDS = 0.5
-
-
-def request_id() -> str | None:
-    return _request_id.get()
-
-
-def problem_context() -> dict[str, str]:
-    """Members every REST problem of the gateway carries."""
-    rid = _request_id.get()
-    return {} if rid is None else {"requestId": rid}
-
-
-def deadline() -> float | None:
-    return _deadline.get()
 
 
 def _client_request_id(scope: Scope) -> str | None:

@@ -26,7 +26,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from canaduck.problems import InvalidInput
 from gateway.config import GatewaySettings
 from gateway.errors import CityNotFound, Service
-from gateway.graphql_limits import TOO_COMPLEX
+from gateway.graphql.limits import TOO_COMPLEX
 from gateway.main import create_app as create_gateway
 from joke_service.config import JokeSettings
 from joke_service.main import create_app as create_joke_service

@@ -32,7 +32,7 @@ def _openapi(create_app: Callable[[], FastAPI]) -> str:
 
 def _gateway_sdl() -> str:
     from gateway.config import GatewaySettings
-    from gateway.graphql_api import build_schema
+    from gateway.graphql.schema import build_schema
 
     return build_schema(GatewaySettings()).as_str() + "\n"
 

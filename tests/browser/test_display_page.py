@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from gateway.display import DISPLAY_QUERY
+from gateway.pages.display import DISPLAY_QUERY
 from tests.browser.conftest import PHONE, WALL, Tab
 from tests.e2e.conftest import Stack
 

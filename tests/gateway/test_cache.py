@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from gateway.cache import Cache, Entry, MemoryBackend, RedisBackend
+from gateway.upstream.cache import Cache, Entry, MemoryBackend, RedisBackend
 from tests.support.redis import REDIS_URL
 
 

@@ -11,7 +11,7 @@ import pytest
 from graphql import OperationDefinitionNode, build_schema, parse, validate
 
 from gateway.config import GatewaySettings
-from gateway.display import DISPLAY_QUERY, MAX_CITIES
+from gateway.pages.display import DISPLAY_QUERY, MAX_CITIES
 from tests.browser.markup import csp_directives, elements, inline_code
 from tests.gateway.conftest import graphql
 from tests.support.fake_upstreams import DUCK_JOKE, FakeUpstream

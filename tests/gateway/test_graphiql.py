@@ -13,8 +13,8 @@ from strawberry.http.ides import get_graphql_ide_html
 
 from gateway.assets import CDN, GRAPHIQL_ASSETS, sri
 from gateway.config import GatewaySettings
-from gateway.graphiql import OfflineGraphQLRouter, PageMismatch, localize
-from gateway.graphql_api import build_schema
+from gateway.graphql.schema import build_schema
+from gateway.pages.graphiql import OfflineGraphQLRouter, PageMismatch, localize
 from tests.browser.markup import csp_directives, elements, inline_code
 from tests.browser.prerequisites import require_graphiql_assets
 
@@ -128,7 +128,7 @@ def test_missing_assets_are_logged_with_the_fix(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     """Building the router without the files warns once, naming the command that fixes it."""
-    with caplog.at_level(logging.WARNING, logger="gateway.graphiql"):
+    with caplog.at_level(logging.WARNING, logger="gateway.pages.graphiql"):
         OfflineGraphQLRouter(build_schema(GatewaySettings()), vendor_dir=tmp_path)
     [record] = caplog.records
     assert "graphiql.assets.missing" in record.getMessage()
@@ -139,7 +139,7 @@ def test_disabled_graphiql_checks_no_assets(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     """With GraphiQL off (production), missing assets are no news worth a warning."""
-    with caplog.at_level(logging.WARNING, logger="gateway.graphiql"):
+    with caplog.at_level(logging.WARNING, logger="gateway.pages.graphiql"):
         OfflineGraphQLRouter(build_schema(GatewaySettings()), vendor_dir=tmp_path, graphql_ide=None)
     assert caplog.records == []
 

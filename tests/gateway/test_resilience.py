@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from gateway.config import GatewaySettings
-from gateway.retries import RetryBudget
+from gateway.upstream.retries import RetryBudget
 from tests.gateway.conftest import graphql, serve
 from tests.support.fake_upstreams import FakeUpstream
 

@@ -8,7 +8,7 @@ from starlette.responses import Response
 from starlette.staticfiles import PathLike, StaticFiles
 from starlette.types import Scope
 
-from gateway.assets import STATIC_DIR, VENDOR_DIR
+from gateway.pages.vendor import STATIC_DIR, VENDOR_DIR
 
 STATIC_URL = "/static"
 VENDOR_URL = f"{STATIC_URL}/vendor"

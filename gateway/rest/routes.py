@@ -10,14 +10,13 @@ from pydantic import WithJsonSchema
 
 from canaduck.inputs import CITY_MAX_LENGTH, City, Country
 from canaduck.problems import problem_response, problem_responses
+from gateway.context import current_record, problem_context
 from gateway.dependencies import UpstreamsDep
 from gateway.errors import UpstreamBadResponse
-from gateway.fullinfo import fetch_fullinfo, status_when_all_failed
-from gateway.graphql_http import COMPLETED_HEADER
-from gateway.models import Lang
-from gateway.observability import current_record
-from gateway.request_scope import problem_context
-from gateway.upstreams import Fetched, Upstream, error_for_status
+from gateway.graphql.router import COMPLETED_HEADER
+from gateway.rest.fullinfo import fetch_fullinfo, status_when_all_failed
+from gateway.upstream.client import Fetched, Upstream, error_for_status
+from gateway.upstream.models import Lang
 
 # Where a passthrough answer came from: off (not cached), miss, coalesced, hit or stale.
 CACHE_HEADER = "X-Canaduck-Cache"

@@ -24,11 +24,11 @@ from starlette.responses import HTMLResponse
 from strawberry.fastapi import GraphQLRouter
 from strawberry.schema import BaseSchema
 
-from gateway.assets import CDN, GRAPHIQL_ASSETS, VENDOR_DIR, Asset, missing
-from gateway.csp import content_security_policy, new_nonce, page_headers
-from gateway.static_files import VENDOR_URL
+from gateway.pages.csp import content_security_policy, new_nonce, page_headers
+from gateway.pages.static_files import VENDOR_URL
+from gateway.pages.vendor import CDN, GRAPHIQL_ASSETS, VENDOR_DIR, Asset, missing
 
-logger = logging.getLogger("gateway.graphiql")
+logger = logging.getLogger("gateway.pages.graphiql")
 
 ContextT = TypeVar("ContextT")
 RootValueT = TypeVar("RootValueT")

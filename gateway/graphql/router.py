@@ -25,8 +25,8 @@ from strawberry.schema import BaseSchema
 from strawberry.types import ExecutionResult
 
 from canaduck.problems import ApiError
-from gateway import request_scope
-from gateway.graphiql import OfflineGraphQLRouter
+from gateway import context
+from gateway.pages.graphiql import OfflineGraphQLRouter
 
 COMPLETED_HEADER = "X-Canaduck-Completed"
 # Any of these makes a GET query safe: none is a CORS-safelisted header.
@@ -75,7 +75,7 @@ class GatewayGraphQLRouter(OfflineGraphQLRouter[ContextT, RootValueT]):
         self, request: Request, result: ExecutionResult
     ) -> GraphQLHTTPResponse:
         response = await super().process_result(request, result)
-        rid = request_scope.request_id()
+        rid = context.request_id()
         for error in response.get("errors") or ():
             if not isinstance(error, dict):  # typed as object; formatted errors are dicts
                 continue

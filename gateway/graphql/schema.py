@@ -34,12 +34,12 @@ from canaduck.inputs import InvalidCity, normalize_city, normalize_country
 from gateway.config import GatewaySettings
 from gateway.dependencies import UpstreamsDep
 from gateway.errors import ApiError, InvalidInput
-from gateway.graphql_extensions import OperationRecorder, Provenance
-from gateway.graphql_http import GatewayGraphQLRouter
-from gateway.graphql_limits import DocumentLimits, Limits, MaskUnexpectedErrors, is_unexpected
-from gateway.models import JokePayload, WeatherReport
-from gateway.models import Lang as LangValue
-from gateway.services import Answer, Upstreams
+from gateway.graphql.extensions import OperationRecorder, Provenance
+from gateway.graphql.limits import DocumentLimits, Limits, MaskUnexpectedErrors, is_unexpected
+from gateway.graphql.router import GatewayGraphQLRouter
+from gateway.upstream.models import JokePayload, WeatherReport
+from gateway.upstream.models import Lang as LangValue
+from gateway.upstream.services import Answer, Upstreams
 
 logger = logging.getLogger("gateway.graphql")
 

@@ -8,7 +8,7 @@ from typing import Any
 from graphql import FieldNode, GraphQLError, get_operation_ast
 from strawberry.extensions import SchemaExtension
 
-from gateway.observability import current_record
+from gateway.context import current_record
 
 
 class OperationRecorder(SchemaExtension):

@@ -9,9 +9,9 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from gateway.breaker import BreakerState
 from gateway.dependencies import MetricsDep, UpstreamsDep
-from gateway.upstreams import CallOutcome, Upstream
+from gateway.upstream.breaker import BreakerState
+from gateway.upstream.client import CallOutcome, Upstream
 
 router = APIRouter(tags=["operations"])
 

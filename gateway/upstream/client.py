@@ -27,10 +27,7 @@ import httpx
 from pydantic import BaseModel, ValidationError
 
 from canaduck.inputs import fold
-from gateway import request_scope
-from gateway.bodies import ACCEPT_ENCODING, BodyTooLarge, read_capped
-from gateway.breaker import CircuitBreaker, CircuitOpen
-from gateway.cache import Cache, CacheResult, Entry
+from gateway import context
 from gateway.config import GatewaySettings
 from gateway.errors import (
     Service,
@@ -40,9 +37,12 @@ from gateway.errors import (
     UpstreamTimeout,
     UpstreamUnavailable,
 )
-from gateway.http_transport import UpstreamTransport
-from gateway.observability import Metrics
-from gateway.retries import RetryPolicy
+from gateway.upstream.bodies import ACCEPT_ENCODING, BodyTooLarge, read_capped
+from gateway.upstream.breaker import CircuitBreaker, CircuitOpen
+from gateway.upstream.cache import Cache, CacheResult, Entry
+from gateway.upstream.observer import UpstreamObserver
+from gateway.upstream.retries import RetryPolicy
+from gateway.upstream.transport import UpstreamTransport
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -86,7 +86,7 @@ class Upstream:
         service: Service,
         client: httpx.AsyncClient,
         settings: GatewaySettings,
-        metrics: Metrics,
+        observer: UpstreamObserver,
         *,
         model: type[BaseModel],
         cache: Cache,
@@ -94,7 +94,7 @@ class Upstream:
     ) -> None:
         self.service = service
         self.client = client
-        self.metrics = metrics
+        self.observer = observer
         self.model = model
         self.cache = cache
         self.cache_ttl_seconds = cache_ttl_seconds
@@ -105,7 +105,7 @@ class Upstream:
             retries=settings.upstream_retries,
             budget_ratio=settings.upstream_retry_budget_ratio,
             min_remaining_seconds=settings.upstream_retry_min_remaining_seconds,
-            on_retry=lambda: metrics.retry(service),
+            on_retry=lambda: observer.retry(service),
         )
         self.breaker = CircuitBreaker(
             failure_threshold=settings.breaker_failure_threshold,
@@ -171,8 +171,16 @@ class Upstream:
     def _note(
         self, status: str, started: float, cache: CacheResult, age_seconds: float = 0.0
     ) -> None:
-        latency_ms = (time.perf_counter() - started) * 1000
-        self.metrics.source(self.service, status, latency_ms, cache, age_seconds)
+        if cache != "off":
+            self.observer.cache_event(self.service, cache)
+        record = context.current_record()
+        if record is not None:
+            record.sources[self.service] = {
+                "status": status,
+                "latencyMs": round((time.perf_counter() - started) * 1000, 1),
+                "cache": cache,
+                "ageSeconds": round(age_seconds),
+            }
 
     async def fetch(self, path: str, params: Mapping[str, str]) -> UpstreamResponse:
         """GET ``path`` with ``params``, past the cache. Any HTTP status comes back;
@@ -181,7 +189,7 @@ class Upstream:
         # loop.time() drives deadlines; perf_counter() measures (uvloop's clock ticks in ms).
         started = time.perf_counter()
         deadline = loop.time() + self.timeout_seconds
-        request_deadline = request_scope.deadline()
+        request_deadline = context.deadline()
         if request_deadline is not None:
             deadline = min(deadline, request_deadline)
         try:
@@ -228,14 +236,14 @@ class Upstream:
 
     def _remember(self, code: str, started: float) -> None:
         seconds = time.perf_counter() - started
-        self.metrics.upstream_call(self.service, code, seconds)
+        self.observer.upstream_call(self.service, code, seconds)
         latency_ms = seconds * 1000
         self.last = CallOutcome(code=code, latency_ms=round(latency_ms, 1), at=time.time())
 
     async def _attempt(
         self, path: str, params: Mapping[str, str], deadline: float
     ) -> UpstreamResponse:
-        rid = request_scope.request_id()
+        rid = context.request_id()
         headers = {"Accept-Encoding": ACCEPT_ENCODING}
         if rid:
             headers["X-Request-ID"] = rid

@@ -21,12 +21,12 @@ from fastapi.responses import HTMLResponse
 
 from canaduck.inputs import CITY_MAX_LENGTH, City
 from canaduck.problems import problem_responses
-from gateway.csp import content_security_policy, page_headers
-from gateway.models import Lang
+from gateway.pages.csp import content_security_policy, page_headers
+from gateway.upstream.models import Lang
 
 router = APIRouter()
 
-TEMPLATE = Path(__file__).resolve().parent / "templates" / "display.html"
+TEMPLATE = Path(__file__).resolve().parents[1] / "templates" / "display.html"
 GRAPHQL_ENDPOINT = "/graphql"
 MAX_CITIES = 12
 DEFAULT_REFRESH_SECONDS = 60

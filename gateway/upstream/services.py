@@ -16,12 +16,12 @@ from typing import Generic, TypeVar
 import httpx
 from pydantic import BaseModel, ValidationError
 
-from gateway.cache import Cache, CacheBackend, MemoryBackend, RedisBackend
 from gateway.config import GatewaySettings
 from gateway.errors import CityNotFound, Service, StaleData
-from gateway.models import JokePayload, Lang, WeatherReport
-from gateway.observability import Metrics
-from gateway.upstreams import Fetched, Upstream, UpstreamResponse, make_client
+from gateway.upstream.cache import Cache, CacheBackend, MemoryBackend, RedisBackend
+from gateway.upstream.client import Fetched, Upstream, UpstreamResponse, make_client
+from gateway.upstream.models import JokePayload, Lang, WeatherReport
+from gateway.upstream.observer import UpstreamObserver
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -42,7 +42,7 @@ class Upstreams:
         stack: AsyncExitStack,
         settings: GatewaySettings,
         transports: Mapping[Service, httpx.AsyncBaseTransport],
-        metrics: Metrics,
+        observer: UpstreamObserver,
     ) -> Upstreams:
         """Both upstreams with their clients and the cache; ``stack`` closes them all."""
         backend: CacheBackend = (
@@ -59,7 +59,7 @@ class Upstreams:
             client = make_client(base_url, settings, transports.get(service))
             await stack.enter_async_context(client)
             return Upstream(
-                service, client, settings, metrics, model=model, cache=cache, cache_ttl_seconds=ttl
+                service, client, settings, observer, model=model, cache=cache, cache_ttl_seconds=ttl
             )
 
         return cls(

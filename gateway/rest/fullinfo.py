@@ -11,10 +11,10 @@ import asyncio
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from gateway import request_scope
+from gateway import context
 from gateway.errors import ApiError, CityNotFound, UpstreamBadResponse, UpstreamError
-from gateway.models import JokePayload, Lang, WeatherReport
-from gateway.services import Answer, Upstreams
+from gateway.upstream.models import JokePayload, Lang, WeatherReport
+from gateway.upstream.services import Answer, Upstreams
 
 T = TypeVar("T")
 
@@ -63,7 +63,7 @@ def error_entry(path: str, error: ApiError) -> dict[str, Any]:
         "path": [path],
         "detail": error.detail,
         **error.extensions,
-        **request_scope.problem_context(),
+        **context.problem_context(),
     }
 
 
