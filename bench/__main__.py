@@ -13,10 +13,10 @@ import sys
 import time
 from importlib import metadata
 
-from bench import procs
+from bench import peer, procs
 from bench.gateway_app import TRANSPORTS
 from bench.loadgen import Generator
-from bench.report import rows, table
+from bench.report import peer_table, rows, table
 from bench.run import CONCURRENCY, CPU_BOUND_CONCURRENCY, Runner
 from bench.stack import Stack, running
 
@@ -60,12 +60,24 @@ def main(argv: list[str] | None = None) -> int:
         "--also", choices=TRANSPORTS, help="add rows for a third gateway over this transport"
     )
     parser.add_argument("--no-wrk", action="store_true", help="use the asyncio generator")
+    parser.add_argument(
+        "--no-peer", action="store_true", help="skip the peer (Hive Gateway) and its rows"
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="N > 1: add the 'N processes each' row, the gateway with --workers N against "
+        "Hive Gateway with --fork N (needs python -m gateway --workers)",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     args = parser.parse_args(argv)
     if args.quick:
         args.duration, args.warmup, args.repeats = 2, 1, 1
     if args.delay_ms <= 0:
         parser.error("--delay-ms must be positive (the ratios divide by it)")
+    if args.workers < 1:
+        parser.error("--workers must be at least 1")
 
     pinned = procs.can_pin()
     procs.pin_self_to_load_cpu()
@@ -76,12 +88,14 @@ def main(argv: list[str] | None = None) -> int:
         if not args.quiet:
             print(f"[{time.monotonic() - started:5.0f} s] {message}", file=sys.stderr, flush=True)
 
-    progress("starting stubs, two gateways (cache off/on) and the naive aggregators")
+    progress("starting stubs, two gateways (cache off/on), the naive aggregators, the peer")
     stack = Stack(
         args.delay_ms,
         transport=args.transport,
         alt_transport=args.also,
         naive_threads=(1, CONCURRENCY, CPU_BOUND_CONCURRENCY),  # one per client count
+        with_peer=not args.no_peer,
+        workers=args.workers,
     )
     with running(stack):
         results = Runner(stack, generator, duration=args.duration, warmup=args.warmup).run(
@@ -105,6 +119,8 @@ def main(argv: list[str] | None = None) -> int:
         f"versions: {_versions()}\n"
     )
     print(table(rows(results)))
+    print()
+    print(peer_table(results, peer.version()))
     if errors := results.errors():
         listed = ", ".join(f"{key} {n}" for key, n in errors.items())
         print(f"failed or non-2xx answers (timeouts under overload count here): {listed}")

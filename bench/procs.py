@@ -167,14 +167,21 @@ def gateway(
     settings: Mapping[str, str] | None = None,
     name: str = "gateway",
     pin: bool = True,
+    workers: int = 1,
 ) -> Process:
-    """The real gateway on CPU 1; ``transport="aiohttp"`` goes through ``bench.gateway_app``."""
+    """The real gateway on CPU 1; ``transport="aiohttp"`` goes through ``bench.gateway_app``.
+
+    ``workers`` > 1: ``python -m gateway --workers N`` (the lead's change; until the gateway
+    accepts the option this start fails with its usage error), not pinned: N processes on
+    one core would measure the core, not the workers."""
     port = free_port()
     module = "gateway" if transport == "httpx" else "bench.gateway_app"
-    args = ("--host", LOOPBACK, "--port", str(port))
+    args: tuple[str, ...] = ("--host", LOOPBACK, "--port", str(port))
+    if workers > 1:
+        args += ("--workers", str(workers))
     env = {"WEATHER_URL": weather.url, "JOKE_URL": joke.url, "BENCH_TRANSPORT": transport}
     env.update(settings or {})
-    cpu = SERVER_CPU if pin else None
+    cpu = SERVER_CPU if pin and workers == 1 else None
     return Process(name, python_module(module, *args), port=port, env=env, cpu=cpu)
 
 

@@ -10,8 +10,11 @@ from bench.run import (
     CONCURRENCY,
     CPU_BOUND_CONCURRENCY,
     CPU_BOUND_DELAYS,
+    PEER_CLIENTS,
     PEER_LATENCY_DELAYS,
+    PEER_SETTINGS,
     Results,
+    peer_key,
 )
 
 NO_CACHE = "n/a (no cache)"
@@ -56,6 +59,13 @@ def _ratio(a: float | None, b: float | None) -> float | None:
     return None if a is None or b is None or b == 0 else a / b
 
 
+def _peer_vs_naive(r: Results) -> str:
+    """The peer's own ratio in the CPU-bound setting, as measured in this run."""
+    hive = r.rps(peer_key("hive", CPU_BOUND_DELAYS, CPU_BOUND_CONCURRENCY))
+    ratio = _ratio(hive, r.rps("cpu_naive"))
+    return "Hive: no run" if ratio is None else f"Hive {hive or 0:.0f} rps, {ratio:.1f}×"
+
+
 def _transport_rows(r: Results, prefix: str, tag: str) -> list[Row]:
     """The rows that depend on the gateway's HTTP client (``prefix`` picks its runs)."""
     ideal = CONCURRENCY / (r.delay_ms / 1000)
@@ -91,7 +101,7 @@ def _transport_rows(r: Results, prefix: str, tag: str) -> list[Row]:
             f"CPU-bound {w:g}/{j:g} ms, c={CPU_BOUND_CONCURRENCY}: rps vs naive{tag}",
             _ratio(cpu, cpu_naive),
             3.6,
-            f"{cpu or 0:.0f} vs {cpu_naive or 0:.0f} rps; peer ~1,700 vs ~480",
+            f"{cpu or 0:.0f} vs {cpu_naive or 0:.0f} rps; {_peer_vs_naive(r)}",
             at_most=False,
         ),
         _row(f"gateway CPU ms per fullinfo, c={CONCURRENCY} (note §9){tag}", cpu_ms, 1.2),
@@ -108,7 +118,6 @@ def rows(r: Results) -> list[Row]:
     d = r.delay_ms
     p50 = r.median("lat", lambda m: m.load.p50_ms)
     p99 = r.median("lat", lambda m: m.load.p99_ms)
-    peer_p50 = r.median("lat_peer", lambda m: m.load.p50_ms)
     naive_p50 = r.median("lat_naive", lambda m: m.load.p50_ms)
     cached, trivial = r.rps("cached"), r.rps("trivial")
     measured = [v for k, v in ((k, r.rps(k)) for k in r.runs) if k != "ceiling" and v]
@@ -116,14 +125,6 @@ def rows(r: Results) -> list[Row]:
     return [
         _row("R_lat = p50(fullinfo, c=1) / D", _ratio(p50, d), 1.10, f"{p50 or 0:.1f} ms"),
         _row("R_lat p99 = p99(fullinfo, c=1) / D", _ratio(p99, d), 1.5, f"{p99 or 0:.1f} ms"),
-        _row(
-            "p50(c=1) / slowest backend, at {:g}/{:g} ms (peer 1.04–1.07)".format(
-                *PEER_LATENCY_DELAYS
-            ),
-            _ratio(peer_p50, max(PEER_LATENCY_DELAYS)),
-            1.07,
-            f"{peer_p50 or 0:.1f} ms",
-        ),
         _row(
             "c=1 latency vs naive: p50 gateway / p50 naive",
             _ratio(p50, naive_p50),
@@ -195,3 +196,117 @@ def table(all_rows: list[Row]) -> str:
         summary += f", {counts['n/a']} n/a (the gateway has no cache yet)"
     lines.append(summary)
     return "\n".join(lines)
+
+
+# Issue 7's targets against the peer (Hive Gateway), read in one interleaved run.
+PEER_GRAPHQL_TARGET = 2.0  # GraphQL fullinfo rps / Hive rps, c=32, both settings
+PEER_REST_TARGET = 2.5  # REST /fullinfo rps / Hive rps, c=32, both settings
+PEER_LATENCY_TARGET = 1.05  # p50 / slowest backend at c=1, backends 40/20 ms
+PEER_CACHED_TARGET = 5.0  # cache-on GraphQL rps / Hive (uncached) rps
+PEER_SIDE_NAMES = {
+    "gql": "GraphQL fullinfo",
+    "rest": "REST /fullinfo",
+    "cached": "GraphQL fullinfo, cache on (hits) vs Hive uncached",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class PeerRow:
+    scenario: str
+    ours: str  # rps, and p50 / slowest backend at c=1
+    hive: str
+    ratio: str  # rps / peer
+    target: str
+    verdict: str  # "pass", "MISS", "info" or "n/a"
+
+
+def _rps_p50(r: Results, key: str, slowest_ms: float, with_p50: bool) -> str:
+    rps = r.rps(key)
+    if rps is None:
+        return "n/a"
+    if not with_p50:
+        return f"{rps:.0f}"
+    p50 = r.median(key, lambda m: m.load.p50_ms) or 0.0
+    return f"{rps:.0f} (p50 {p50:.1f} ms = {p50 / slowest_ms:.2f}×)"
+
+
+def _verdict(value: float | None, target: float, *, at_most: bool) -> str:
+    if value is None:
+        return "n/a"
+    return "pass" if (value <= target if at_most else value >= target) else "MISS"
+
+
+def peer_rows(r: Results) -> list[PeerRow]:
+    """Canaduck beside Hive Gateway: rps / peer at both settings, c=1 and c=32."""
+    found = []
+    for side, label in PEER_SIDE_NAMES.items():
+        for delays in PEER_SETTINGS:
+            slowest = max(delays)
+            for c in PEER_CLIENTS:
+                ours_key, hive_key = peer_key(side, delays, c), peer_key("hive", delays, c)
+                ratio = _ratio(r.rps(ours_key), r.rps(hive_key))
+                latency = c == 1 and side != "cached"
+                scenario = f"{label}, backends {delays[0]:g}/{delays[1]:g} ms, c={c}"
+                if side == "cached":
+                    target, verdict = (
+                        _target(PEER_CACHED_TARGET, False),
+                        _verdict(ratio, PEER_CACHED_TARGET, at_most=False),
+                    )
+                elif c > 1:
+                    goal = PEER_GRAPHQL_TARGET if side == "gql" else PEER_REST_TARGET
+                    target, verdict = _target(goal, False), _verdict(ratio, goal, at_most=False)
+                elif delays == PEER_LATENCY_DELAYS:
+                    p50 = r.median(ours_key, lambda m: m.load.p50_ms)
+                    target = f"p50 {_target(PEER_LATENCY_TARGET, True)}×"
+                    verdict = _verdict(_ratio(p50, slowest), PEER_LATENCY_TARGET, at_most=True)
+                else:
+                    target, verdict = "", "info" if r.rps(ours_key) is not None else "n/a"
+                if side == "cached" and not r.cache:
+                    verdict = "n/a"
+                found.append(
+                    PeerRow(
+                        scenario,
+                        _rps_p50(r, ours_key, slowest, latency),
+                        _rps_p50(r, hive_key, slowest, latency),
+                        "n/a" if ratio is None else f"{ratio:.2f}",
+                        target,
+                        verdict,
+                    )
+                )
+    workers_ratio = _ratio(r.rps("workers"), r.rps("hive_workers"))
+    w, j = CPU_BOUND_DELAYS
+    found.append(
+        PeerRow(
+            f"GraphQL fullinfo, backends {w:g}/{j:g} ms, c={CPU_BOUND_CONCURRENCY}, "
+            + (f"{r.workers} processes each" if r.workers > 1 else "N processes each"),
+            _rps_p50(r, "workers", max(CPU_BOUND_DELAYS), False),
+            _rps_p50(r, "hive_workers", max(CPU_BOUND_DELAYS), False),
+            "n/a" if workers_ratio is None else f"{workers_ratio:.2f}",
+            _target(PEER_GRAPHQL_TARGET, False) if r.workers > 1 else "--workers N",
+            _verdict(workers_ratio, PEER_GRAPHQL_TARGET, at_most=False) if r.workers > 1 else "n/a",
+        )
+    )
+    return found
+
+
+def peer_table(r: Results, version: str = "?") -> str:
+    """The peer comparison as its own table, with why the Hive column is empty if it is."""
+    head = (
+        f"vs the peer: Hive Gateway {version} (GraphQL Mesh supergraph over the same stubs, "
+        "one Node process pinned like the gateway), cache off unless said"
+    )
+    if r.peer_missing is not None:
+        head += f"\npeer rows missing: {r.peer_missing}"
+    all_rows = peer_rows(r)
+    grid = [("scenario", "Canaduck rps", "Hive rps", "rps / peer", "target", "result")]
+    grid += [(x.scenario, x.ours, x.hive, x.ratio, x.target, x.verdict) for x in all_rows]
+    widths = [max(len(cells[i]) for cells in grid) for i in range(len(grid[0]))]
+    lines = [
+        "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip() for cells in grid
+    ]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    verdicts = [x.verdict for x in all_rows]
+    summary = f"peer targets: {verdicts.count('pass')} met, {verdicts.count('MISS')} missed"
+    if verdicts.count("n/a"):
+        summary += f", {verdicts.count('n/a')} n/a"
+    return "\n".join([head, *lines, summary])

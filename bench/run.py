@@ -21,6 +21,19 @@ BURST_SIZE = 100
 SETTLE_SECONDS = 5.0  # the longest wait for a server's in-flight work after a run
 
 
+# The peer comparison (issue 7): both backend settings, one client and CPU-bound clients.
+PEER_SETTINGS = (PEER_LATENCY_DELAYS, CPU_BOUND_DELAYS)
+PEER_CLIENTS = (1, CPU_BOUND_CONCURRENCY)
+# What each side of the peer comparison requests: Canaduck's GraphQL fullinfo (cache off),
+# its REST /fullinfo, its cache-on GraphQL fullinfo (hits), and Hive Gateway's fullinfo.
+PEER_SIDES = {
+    "gql": "fullinfo",
+    "rest": "rest_fullinfo",
+    "cached": "cached",
+    "hive": "peer_fullinfo",
+}
+
+
 @dataclass(frozen=True, slots=True)
 class Scenario:
     key: str
@@ -29,9 +42,63 @@ class Scenario:
     delays: tuple[float, float] | None  # None: the run's D for both
     needs_cache: bool = False
     needs_alt: bool = False
+    needs_peer: bool = False
+    needs_workers: bool = False
+
+
+def peer_key(side: str, delays: tuple[float, float], concurrency: int) -> str:
+    """The scenario key of one cell of the peer comparison (shared with older rows)."""
+    shared = {
+        ("gql", PEER_LATENCY_DELAYS, 1): "lat_peer",
+        ("gql", CPU_BOUND_DELAYS, CPU_BOUND_CONCURRENCY): "cpu",
+        ("cached", CPU_BOUND_DELAYS, CPU_BOUND_CONCURRENCY): "cpu_cached",
+    }
+    weather, joke = delays
+    return shared.get((side, delays, concurrency), f"{side}_{weather:g}_{joke:g}_c{concurrency}")
+
+
+def peer_scenarios(known: set[str]) -> list[Scenario]:
+    """Every cell of the peer comparison that ``known`` does not already measure."""
+    found = []
+    for delays in PEER_SETTINGS:
+        for c in PEER_CLIENTS:
+            for side, target in PEER_SIDES.items():
+                key = peer_key(side, delays, c)
+                if key not in known:
+                    found.append(
+                        Scenario(
+                            key,
+                            TARGETS[target],
+                            c,
+                            delays,
+                            needs_cache=side == "cached",
+                            needs_peer=side == "hive",
+                        )
+                    )
+    # N processes each (--workers N): the gateway's workers against Hive's --fork N.
+    c_cpu = CPU_BOUND_CONCURRENCY
+    found += [
+        Scenario(
+            "workers", TARGETS["workers_fullinfo"], c_cpu, CPU_BOUND_DELAYS, needs_workers=True
+        ),
+        Scenario(
+            "hive_workers",
+            TARGETS["peer_workers_fullinfo"],
+            c_cpu,
+            CPU_BOUND_DELAYS,
+            needs_peer=True,
+            needs_workers=True,
+        ),
+    ]
+    return found
 
 
 def scenarios() -> list[Scenario]:
+    base = _base_scenarios()
+    return base + peer_scenarios({s.key for s in base})
+
+
+def _base_scenarios() -> list[Scenario]:
     cpu, c_cpu = CPU_BOUND_DELAYS, CPU_BOUND_CONCURRENCY
     return [
         Scenario("ceiling", TARGETS["stub"], CONCURRENCY, None),
@@ -66,6 +133,8 @@ class Results:
     delay_ms: float
     cache: bool
     alt_transport: str | None = None
+    peer_missing: str | None = None  # why the peer's rows are empty (None: it ran)
+    workers: int = 1
     runs: dict[str, list[Measurement]] = field(default_factory=dict)
     bursts: list[int] = field(default_factory=list)  # weather calls per burst's key
 
@@ -128,16 +197,29 @@ class Runner:
         time.sleep(0.2)  # let a straggling upstream call land in the counter
         return self.stack.weather_calls(city)
 
+    def _wanted(self, scenario: Scenario, cache: bool) -> bool:
+        stack = self.stack
+        return (
+            (cache or not scenario.needs_cache)
+            and (stack.alt_transport is not None or not scenario.needs_alt)
+            and (stack.peer_missing is None or not scenario.needs_peer)
+            and (stack.workers > 1 or not scenario.needs_workers)
+        )
+
     def run(self, repeats: int, progress: Callable[[str], None]) -> Results:
         stack = self.stack
         cache = stack.cache_active()
-        alt = stack.alt_transport is not None
-        chosen = [
-            s for s in scenarios() if (cache or not s.needs_cache) and (alt or not s.needs_alt)
-        ]
+        stack.check_peer()  # before measuring: the same data, or no peer rows
+        chosen = [s for s in scenarios() if self._wanted(s, cache)]
         for target in {s.target for s in chosen}:
             stack.check(target)
-        results = Results(stack.delay_ms, cache, stack.alt_transport)
+        results = Results(
+            stack.delay_ms,
+            cache,
+            stack.alt_transport,
+            peer_missing=stack.peer_missing,
+            workers=stack.workers,
+        )
         for repeat in range(repeats):
             for scenario in chosen:
                 progress(f"repeat {repeat + 1}/{repeats}: {scenario.key}")

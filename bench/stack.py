@@ -2,21 +2,26 @@
 
 Two stubs (weather, joke), the gateway twice (cache off, cache on: the cache settings are
 the contract ``GATEWAY_CACHE_WEATHER_TTL_SECONDS`` / ``GATEWAY_CACHE_JOKE_TTL_SECONDS``, 0
-disables; a gateway without them ignores them), and the naive aggregator once per
-concurrency it is measured at (gunicorn threads = clients).
+disables; a gateway without them ignores them), the naive aggregator once per
+concurrency it is measured at (gunicorn threads = clients), and the peer, Hive Gateway
+(``bench.peer``), when Node and ``node/node_modules`` are there: without them
+``Stack.peer_missing`` says why and everything else runs.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import subprocess
+import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TypedDict
 
 import httpx
 
-from bench import procs
+from bench import peer, procs
 
 WEATHER_FIELDS = (
     "city country latitude longitude timezone temperature condition conditionCode humidity "
@@ -56,6 +61,13 @@ TARGETS = {
     # The same gateway over another transport, when the run compares two (--also).
     "alt_fullinfo": Target("alt", "/graphql", fullinfo_body("Rodez")),
     "alt_weather": Target("alt", "/weather?city=Rodez"),
+    # The REST front door's merged answer (the same two upstream calls as fullinfo).
+    "rest_fullinfo": Target("gateway", "/fullinfo?city=Rodez"),
+    # The peer (bench.peer), answering the same GraphQL query.
+    "peer_fullinfo": Target(peer.NAME, "/graphql", fullinfo_body("Rodez")),
+    # N processes each (--workers N): the gateway's workers, Hive Gateway's --fork N.
+    "workers_fullinfo": Target("workers", "/graphql", fullinfo_body("Rodez")),
+    "peer_workers_fullinfo": Target(f"{peer.NAME}-workers", "/graphql", fullinfo_body("Rodez")),
 }
 
 
@@ -72,8 +84,12 @@ class Stack:
     alt_transport: str | None = None
     naive_threads: Iterable[int] = (1,)  # one naive aggregator per client count
     gateway_settings: dict[str, str] = field(default_factory=dict)
+    with_peer: bool = True  # start Hive Gateway beside the gateway when it can run here
+    workers: int = 1  # > 1: also a gateway with --workers N and Hive with --fork N
     servers: dict[str, procs.Process] = field(default_factory=dict)
     delays: tuple[float, float] = (-1.0, -1.0)
+    peer_missing: str | None = None  # why the peer's rows are empty
+    _workdir: tempfile.TemporaryDirectory[str] | None = None  # the composed supergraph
 
     def start(self) -> Stack:
         try:
@@ -92,12 +108,47 @@ class Stack:
                     weather, joke, transport=transport, settings=settings, name=name
                 )
                 self._add(server)
+            if self.workers > 1:
+                settings = {**CACHE_OFF, **self.gateway_settings}
+                self._add(
+                    procs.gateway(
+                        weather, joke, settings=settings, name="workers", workers=self.workers
+                    )
+                )
             for threads in sorted(set(self.naive_threads)):
                 self._add(procs.naive(weather, joke, threads))
+            self._start_peer(weather, joke)
         except BaseException:
             self.stop()
             raise
         return self
+
+    def _start_peer(self, weather: procs.Process, joke: procs.Process) -> None:
+        """Compose the supergraph and start Hive Gateway; on any failure, say why instead."""
+        if not self.with_peer:
+            self.peer_missing = "not asked for (--no-peer)"
+            return
+        self.peer_missing = peer.missing_reason()
+        if self.peer_missing is not None:
+            return
+        self._workdir = tempfile.TemporaryDirectory(prefix="bench-peer-")
+        try:
+            supergraph = peer.compose(weather, joke, Path(self._workdir.name))
+            self._add(peer.gateway(supergraph))
+            if self.workers > 1:
+                self._add(peer.gateway(supergraph, fork=self.workers, name=f"{peer.NAME}-workers"))
+        except (RuntimeError, OSError, subprocess.SubprocessError) as error:
+            self.drop_peer(f"the peer did not start: {error}")
+
+    def has(self, process: str) -> bool:
+        return process in self.servers
+
+    def drop_peer(self, reason: str) -> None:
+        """Stop the peer's processes; its rows will show ``reason``."""
+        self.peer_missing = reason
+        for name in [n for n in self.servers if n.startswith(peer.NAME)]:
+            with contextlib.suppress(Exception):
+                self.servers.pop(name).stop()
 
     def _add(self, server: procs.Process) -> procs.Process:
         self.servers[server.name] = server  # registered first, so stop() reaches it
@@ -107,6 +158,9 @@ class Stack:
         for server in reversed(self.servers.values()):
             with contextlib.suppress(Exception):
                 server.stop()
+        if self._workdir is not None:
+            self._workdir.cleanup()
+            self._workdir = None
 
     def url(self, target: Target) -> str:
         return self.servers[target.process].url + target.path
@@ -140,6 +194,33 @@ class Stack:
         body = response.json()
         if response.status_code != 200 or "errors" in body:
             raise RuntimeError(f"{url} answered {response.status_code}: {response.text[:500]}")
+
+    def graphql_data(self, target: Target) -> object:
+        """The ``data`` of one GraphQL answer; raises on a failed or erroneous answer."""
+        response = httpx.post(
+            self.url(target),
+            content=target.body,
+            headers={"content-type": "application/json"},
+            timeout=10,
+        )
+        body = response.json()
+        if response.status_code != 200 or "errors" in body:
+            raise RuntimeError(f"{target.process} answered {response.status_code}: {body}")
+        return body.get("data")
+
+    def check_peer(self) -> None:
+        """The peer must answer the gateway's fullinfo query with the same data (a peer that
+        answers errors fast is not a peer); otherwise it is dropped, saying why."""
+        if self.peer_missing is not None:
+            return
+        try:
+            ours = self.graphql_data(TARGETS["fullinfo"])
+            theirs = self.graphql_data(TARGETS["peer_fullinfo"])
+        except (RuntimeError, httpx.HTTPError, ValueError) as error:
+            self.drop_peer(f"the peer's fullinfo failed: {error}")
+            return
+        if ours != theirs:
+            self.drop_peer(f"the peer answered other data: {theirs!r}, not {ours!r}")
 
     def cache_active(self) -> bool:
         """Does the cached gateway skip the upstream on a repeat? Asked of the counters."""
