@@ -2,20 +2,26 @@
 
 ``python -m bench`` measures; this only guards the shape of the numbers with room for a
 noisy shared machine: one fullinfo costs about one upstream delay (the two calls overlap),
-concurrent clients are served concurrently, and identical misses are coalesced.
+concurrent clients are served concurrently, and identical misses are coalesced. The peer
+(Hive Gateway over a Mesh supergraph of the same stubs) must answer the same data and fan
+out too; without Node or node/node_modules its tests skip, saying why (fail in CI).
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
 
-from bench import procs
+from bench import peer, procs
 from bench.client import LoadResult, burst, run_load
+from bench.report import peer_rows, peer_table
+from bench.run import Results
 from bench.stack import CACHE_OFF, CACHE_ON, fullinfo_body
+from tests.support.node import require_node
 
 pytestmark = pytest.mark.e2e
 
@@ -39,6 +45,20 @@ def stubs() -> Iterator[tuple[procs.Process, procs.Process]]:
 def gateway(stubs: tuple[procs.Process, procs.Process]) -> Iterator[procs.Process]:
     """The gateway as shipped, cache off (a cache would hide the fan-out)."""
     server = procs.gateway(*stubs, settings=CACHE_OFF, pin=False)
+    try:
+        yield server.start()
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def hive(
+    stubs: tuple[procs.Process, procs.Process], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[procs.Process]:
+    """The peer: the supergraph composed over the stubs, served by one Hive Gateway."""
+    require_node(*peer.TOOLS)
+    supergraph = peer.compose(*stubs, tmp_path_factory.mktemp("peer"))
+    server = peer.gateway(supergraph, pin=False)
     try:
         yield server.start()
     finally:
@@ -98,3 +118,59 @@ def test_identical_concurrent_misses_cost_one_upstream_call(
         server.stop()
     assert statuses == [200] * 100
     assert keys.get("Coalesced|fr") == 1
+
+
+def _data(server: procs.Process, body: bytes) -> object:
+    response = httpx.post(
+        server.url + "/graphql",
+        content=body,
+        headers={"content-type": "application/json"},
+        timeout=10,
+    )
+    answer = response.json()
+    assert response.status_code == 200, answer
+    assert "errors" not in answer, answer
+    return answer["data"]
+
+
+def test_peer_answers_the_gateways_fullinfo_with_the_same_data(
+    hive: procs.Process, gateway: procs.Process
+) -> None:
+    """Same query, same JSON for every selected field: the peer does the same work."""
+    ours, theirs = _data(gateway, BODY), _data(hive, BODY)
+    assert theirs == ours
+    assert isinstance(theirs, dict)
+    assert theirs["fullinfo"]["weather"]["conditionCode"] == "cloudy"
+
+
+def test_peer_fetches_both_services_concurrently(
+    hive: procs.Process, stubs: tuple[procs.Process, procs.Process]
+) -> None:
+    """The peer's fullinfo also costs about one delay, with one call to each service."""
+    before = [_calls(stub) for stub in stubs]
+    _load(hive, concurrency=1, requests=5)
+    result = _load(hive, concurrency=1, requests=30)
+    assert result.errors == 0
+    assert result.requests == 30
+    assert result.p50_ms / DELAY_MS <= R_LAT_BOUND, f"peer R_lat = {result.p50_ms / DELAY_MS:.2f}"
+    assert [_calls(stub) - n for stub, n in zip(stubs, before, strict=True)] == [35, 35]
+
+
+def test_peer_rows_say_why_they_are_empty() -> None:
+    """Without the peer the table still prints Canaduck's side and the reason."""
+    results = Results(delay_ms=DELAY_MS, cache=True, peer_missing="no `node` on PATH")
+    table = peer_table(results, "2.15.1")
+    assert "peer rows missing: no `node` on PATH" in table
+    rows = peer_rows(results)
+    assert len(rows) == 13  # 3 sides x 2 settings x 2 client counts, and N processes
+    assert {row.hive for row in rows} == {"n/a"}
+    assert rows[-1].target == "--workers N"
+
+
+def test_peer_tools_are_found_where_npm_ci_puts_them() -> None:
+    """bench.peer looks where `npm ci --prefix node` installs (tests.support.node agrees)."""
+    require_node(*peer.TOOLS)
+    assert peer.missing_reason() is None
+    assert peer.version().count(".") == 2
+    assert Path(peer.MESH_CONFIG).is_file()
+    assert Path(peer.GATEWAY_CONFIG).is_file()

@@ -53,6 +53,7 @@ class AuditEntry(TypedDict, total=False):
 @pytest.fixture(scope="module")
 def gateway() -> Iterator[ServiceProcess]:
     """The gateway as a developer runs it (development mode), over the two stubs."""
+    require_node()  # before starting anything: the audit cannot run without Node
     with running_stub("weather") as weather, running_stub("joke") as joke:
         env = {**gateway_env(weather, joke), "CANADUCK_ENV": "development"}
         with running("gateway", env=env) as server:
@@ -61,7 +62,6 @@ def gateway() -> Iterator[ServiceProcess]:
 
 @pytest.fixture(scope="module")
 def audit(gateway: ServiceProcess) -> list[AuditEntry]:
-    require_node()
     done = run_script("audit.mjs", f"{gateway.url}/graphql", timeout_seconds=AUDIT_TIMEOUT_SECONDS)
     assert done.returncode == 0, f"audit.mjs failed ({done.returncode}):\n{done.stderr[-3000:]}"
     entries: list[AuditEntry] = json.loads(done.stdout)
