@@ -8,12 +8,22 @@ from pydantic import (
     AliasChoices,
     AnyHttpUrl,
     Field,
+    FilePath,
     NonNegativeInt,
     PositiveFloat,
     PositiveInt,
     model_validator,
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from canaduck.inputs import CITY_MAX_LENGTH
+
+
+# The largest City representation a router can send for a valid city, as JSON:
+# {"__typename":"City","name":"…"}, plus a comma: the longest name, 4 UTF-8 bytes a character.
+ENTITY_MAX_BYTES = len('{"__typename":"City","name":""},') + CITY_MAX_LENGTH * 4
+# Room for the rest of an _entities request: its document, operation name, JSON framing.
+ENTITY_QUERY_ALLOWANCE_BYTES = 8 * 1024
 
 
 class GatewaySettings(BaseSettings):
@@ -77,6 +87,13 @@ class GatewaySettings(BaseSettings):
     introspection: bool | None = None
     field_suggestions: bool | None = None
     get_queries: bool | None = None
+    # The federation subgraph at /subgraph/graphql (docs/federation.md): for a router on a
+    # private network only, since `_service { sdl }` answers whatever the introspection
+    # switch says. On in development; production needs GATEWAY_SUBGRAPH=true.
+    subgraph: bool | None = None
+    # Entity representations a router may send in one request (all of them are resolved
+    # concurrently, one upstream call per distinct city); above it, one error and no call.
+    max_entities: PositiveInt = 100
 
     # Document limits, enforced before any upstream call. Every fullinfo alias costs up to
     # two upstream calls, so the shape of a document is an amplification lever.
@@ -86,6 +103,13 @@ class GatewaySettings(BaseSettings):
     max_directives: NonNegativeInt = 5
     max_fields: PositiveInt = 100
     max_upstream_root_fields: PositiveInt = 2
+
+    # Documents by hash: Apollo's automatic persisted queries (registered per process, in a
+    # bounded LRU), and an optional allow-list of trusted documents (a JSON manifest of
+    # sha256 → document); with it, nothing else runs.
+    persisted_queries: bool = True
+    persisted_queries_max_entries: PositiveInt = 1000
+    trusted_documents: FilePath | None = None
 
     @property
     def production(self) -> bool:
@@ -109,6 +133,23 @@ class GatewaySettings(BaseSettings):
     @property
     def get_queries_enabled(self) -> bool:
         return self._dev_default(self.get_queries)
+
+    @property
+    def subgraph_enabled(self) -> bool:
+        return self._dev_default(self.subgraph)
+
+    @model_validator(mode="after")
+    def _max_entities_fit_the_body_limit(self) -> Self:
+        # A router sends every representation in one POST: the largest it may send must fit
+        # the body cap, or the subgraph answers 413 where it promised a GraphQL error.
+        needed = self.max_entities * ENTITY_MAX_BYTES + ENTITY_QUERY_ALLOWANCE_BYTES
+        if self.subgraph_enabled and needed > self.max_request_body_bytes:
+            raise ValueError(
+                f"GATEWAY_MAX_ENTITIES={self.max_entities} needs request bodies of up to "
+                f"{needed} bytes: raise GATEWAY_MAX_REQUEST_BODY_BYTES to at least that, "
+                "or lower GATEWAY_MAX_ENTITIES"
+            )
+        return self
 
     @model_validator(mode="after")
     def _upstream_deadline_within_request_deadline(self) -> Self:

@@ -14,7 +14,8 @@ from gateway.config import GatewaySettings
 from gateway.context import problem_context
 from gateway.dependencies import State
 from gateway.errors import Service
-from gateway.graphql.schema import mount_graphql
+from gateway.graphql.endpoint import mount_graphql
+from gateway.graphql.subgraph import mount_subgraph
 from gateway.observability import routes as operator_routes
 from gateway.observability.metrics import Metrics
 from gateway.observability.middleware import Observe
@@ -57,6 +58,8 @@ def create_app(
         title="Canaduck gateway", description=DESCRIPTION, version="0.1.0", lifespan=lifespan
     )
     install_problem_handlers(app, context=problem_context)
+    # /graphql first: its fast endpoint is the innermost middleware.
+    mount_graphql(app, settings)
     # Middleware added last runs first: Observe (metrics, the request log line) wraps the
     # request scope (ID, deadline, body cap, disconnects), which wraps everything else.
     app.add_middleware(
@@ -68,6 +71,6 @@ def create_app(
     app.include_router(operator_routes.router)
     app.include_router(rest_routes.router)
     app.include_router(display.router)
-    mount_graphql(app, settings)
+    mount_subgraph(app, settings)  # /subgraph/graphql, for a federation router (private)
     app.mount(STATIC_URL, StaticAssets(), name="static")
     return app

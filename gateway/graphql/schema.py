@@ -10,11 +10,11 @@ its ``path`` and ``extensions.code``.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
 import strawberry
-from fastapi import FastAPI
 from graphql import GraphQLError
 from graphql.validation import ASTValidationRule, NoSchemaIntrospectionCustomRule
 from pydantic import BaseModel
@@ -26,7 +26,7 @@ from strawberry.extensions import (
 )
 from strawberry.extensions.max_aliases import create_validator as aliases_rule
 from strawberry.extensions.query_depth_limiter import create_validator as depth_rule
-from strawberry.fastapi import BaseContext, GraphQLRouter
+from strawberry.fastapi import BaseContext
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
@@ -36,7 +36,6 @@ from gateway.dependencies import UpstreamsDep
 from gateway.errors import ApiError, InvalidInput
 from gateway.graphql.extensions import OperationRecorder, Provenance
 from gateway.graphql.limits import DocumentLimits, Limits, MaskUnexpectedErrors, is_unexpected
-from gateway.graphql.router import GatewayGraphQLRouter
 from gateway.upstream.models import JokePayload, WeatherReport
 from gateway.upstream.models import Lang as LangValue
 from gateway.upstream.services import Answer, Upstreams
@@ -115,14 +114,16 @@ class FullInfo:
         return info.context.value(answer, info).joke
 
 
-def _city(city: str) -> str:
+def checked_city(city: str) -> str:
+    """The ``city`` argument, normalised, or INVALID_INPUT."""
     try:
         return normalize_city(city)
     except InvalidCity as exc:
         raise InvalidInput(str(exc), extra={"argument": "city"}) from exc
 
 
-def _country(country: str | None) -> str | None:
+def checked_country(country: str | None) -> str | None:
+    """The ``country`` argument, normalised, or INVALID_INPUT."""
     try:
         return None if country is None else normalize_country(country)
     except ValueError as exc:
@@ -138,7 +139,7 @@ class Query:
         lang: Lang = LangValue.FR,  # type: ignore[valid-type]
         country: str | None = None,
     ) -> FullInfo | None:
-        return FullInfo(city=_city(city), country=_country(country), lang=lang)
+        return FullInfo(city=checked_city(city), country=checked_country(country), lang=lang)
 
     @strawberry.field(description="Current weather in a city.")
     async def weather(
@@ -148,7 +149,9 @@ class Query:
         lang: Lang = LangValue.FR,  # type: ignore[valid-type]
         country: str | None = None,
     ) -> Weather | None:
-        answer = await info.context.upstreams.weather_report(_city(city), lang, _country(country))
+        answer = await info.context.upstreams.weather_report(
+            checked_city(city), lang, checked_country(country)
+        )
         return Weather.from_report(info.context.value(answer, info))
 
     @strawberry.field(description="A random joke.")
@@ -179,21 +182,43 @@ class GatewaySchema(strawberry.Schema):
         super().process_errors(crashes, execution_context)
 
 
-def build_schema(settings: GatewaySettings) -> strawberry.Schema:
+@dataclass(frozen=True)
+class DocumentRules:
+    """What a document may be, from the settings: one object for both execution paths."""
+
+    rules: tuple[type[ASTValidationRule], ...]  # beside graphql-core's specified rules
+    limits: Limits
+    max_tokens: int
+    introspection: bool
+    suggestions: bool  # "Did you mean …?" in validation errors
+
+    @classmethod
+    def from_settings(cls, settings: GatewaySettings) -> DocumentRules:
+        # Rule classes are built once: a fresh class per request would miss ValidationCache
+        # (its key includes the rules), so no per-request QueryDepthLimiter(...) factories.
+        rules: list[type[ASTValidationRule]] = [
+            depth_rule(settings.max_query_depth, None, None),
+            aliases_rule(settings.max_aliases),
+        ]
+        if not settings.introspection_enabled:
+            rules.append(NoSchemaIntrospectionCustomRule)
+        limits = Limits(
+            max_directives=settings.max_directives,
+            max_fields=settings.max_fields,
+            max_upstream_root_fields=settings.max_upstream_root_fields,
+        )
+        return cls(
+            tuple(rules),
+            limits,
+            settings.max_tokens,
+            settings.introspection_enabled,
+            settings.field_suggestions_enabled,
+        )
+
+
+def build_schema(settings: GatewaySettings, rules: DocumentRules | None = None) -> GatewaySchema:
     """The schema with the limits and switches ``settings`` asks for."""
-    # Rule classes are built once: a fresh class per request would miss ValidationCache
-    # (its key includes the rules), so no per-request QueryDepthLimiter(...) factories.
-    rules: list[type[ASTValidationRule]] = [
-        depth_rule(settings.max_query_depth, None, None),
-        aliases_rule(settings.max_aliases),
-    ]
-    if not settings.introspection_enabled:
-        rules.append(NoSchemaIntrospectionCustomRule)
-    limits = Limits(
-        max_directives=settings.max_directives,
-        max_fields=settings.max_fields,
-        max_upstream_root_fields=settings.max_upstream_root_fields,
-    )
+    rules = rules or DocumentRules.from_settings(settings)
     # Order matters: hooks enter in list order and leave in reverse. DocumentLimits must
     # validate after ValidationCache (to replace its errors with one). Factories, not
     # instances (strawberry#4369); the parse/validation LRU caches live at module level.
@@ -201,11 +226,11 @@ def build_schema(settings: GatewaySettings) -> strawberry.Schema:
         query=Query,
         config=StrawberryConfig(disable_field_suggestions=not settings.field_suggestions_enabled),
         extensions=[
-            lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
-            lambda: AddValidationRules(rules),
+            lambda: MaxTokensLimiter(max_token_count=rules.max_tokens),
+            lambda: AddValidationRules(list(rules.rules)),
             lambda: ParserCache(maxsize=256),
             lambda: ValidationCache(maxsize=256),
-            lambda: DocumentLimits(limits),
+            lambda: DocumentLimits(rules.limits),
             MaskUnexpectedErrors,
             OperationRecorder,
             Provenance,
@@ -215,14 +240,3 @@ def build_schema(settings: GatewaySettings) -> strawberry.Schema:
 
 async def get_context(upstreams: UpstreamsDep) -> Context:
     return Context(upstreams)
-
-
-def mount_graphql(app: FastAPI, settings: GatewaySettings) -> None:
-    # GraphiQL's files come from /static/vendor when installed, so it works offline.
-    router: GraphQLRouter[Any, None] = GatewayGraphQLRouter(
-        build_schema(settings),
-        context_getter=get_context,
-        graphql_ide="graphiql" if settings.graphiql_enabled else None,
-        allow_queries_via_get=settings.get_queries_enabled,
-    )
-    app.include_router(router, prefix="/graphql")
