@@ -1,8 +1,8 @@
 """Run Checkov's Kubernetes checks on rendered overlays, offline.
 
 Checkov's pinned dependencies would downgrade the project's (packaging 23.2) and add ~60
-packages, so it lives in its own virtualenv, which .ci/run creates (``.venv-tools``). The tests find it at
-``$CANADUCK_CHECKOV``, else ``.venv-tools/bin/checkov``, else ``checkov`` on PATH.
+packages, so it lives in its own virtualenv, which .ci/run creates (``.venv-tools``). The
+tests find it at ``$CANADUCK_CHECKOV``, else ``.venv-tools/bin/checkov``, else on PATH.
 """
 
 from __future__ import annotations
