@@ -37,6 +37,14 @@ def _gateway_sdl() -> str:
     return build_schema(GatewaySettings()).as_str() + "\n"
 
 
+def _subgraph_sdl() -> str:
+    # What `_service { sdl }` answers a router: the federation schema at /subgraph/graphql.
+    from gateway.config import GatewaySettings
+    from gateway.graphql.subgraph import build_subgraph_schema
+
+    return build_subgraph_schema(GatewaySettings()).as_str() + "\n"
+
+
 def _gateway_openapi() -> str:
     from gateway.main import create_app
 
@@ -57,6 +65,7 @@ def _joke_openapi() -> str:
 
 CONTRACTS: dict[str, Callable[[], str]] = {
     "gateway.graphql": _gateway_sdl,
+    "subgraph.graphql": _subgraph_sdl,
     "gateway.openapi.json": _gateway_openapi,
     "weather.openapi.json": _weather_openapi,
     "joke.openapi.json": _joke_openapi,
