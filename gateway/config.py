@@ -18,7 +18,6 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from canaduck.inputs import CITY_MAX_LENGTH
 
-
 # The largest City representation a router can send for a valid city, as JSON:
 # {"__typename":"City","name":"…"}, plus a comma: the longest name, 4 UTF-8 bytes a character.
 ENTITY_MAX_BYTES = len('{"__typename":"City","name":""},') + CITY_MAX_LENGTH * 4
