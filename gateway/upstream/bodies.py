@@ -10,8 +10,7 @@ event loop while it did.
 from __future__ import annotations
 
 import zlib
-
-import httpx
+from collections.abc import AsyncIterable
 
 # Only what read_capped can inflate within the cap (httpx would add br and zstd whenever
 # their packages happen to be installed).
@@ -20,6 +19,10 @@ ACCEPT_ENCODING = "gzip, deflate"
 
 class BodyTooLarge(Exception):
     pass
+
+
+class BodyUndecodable(Exception):
+    """A Content-Encoding we do not speak, or bytes that do not inflate."""
 
 
 def _inflater(content_encoding: str) -> zlib._Decompress | None:
@@ -31,15 +34,18 @@ def _inflater(content_encoding: str) -> zlib._Decompress | None:
         return zlib.decompressobj(16 + zlib.MAX_WBITS)
     if encoding == "deflate":
         return zlib.decompressobj()
-    raise httpx.DecodingError(f"unsupported content-encoding {encoding!r}")
+    raise BodyUndecodable(f"unsupported content-encoding {encoding!r}")
 
 
-async def read_capped(response: httpx.Response, max_bytes: int) -> bytes:
-    """The decoded body of a streamed response; :class:`BodyTooLarge` beyond ``max_bytes``."""
-    inflater = _inflater(response.headers.get("content-encoding", ""))
+async def read_capped(
+    raw_chunks: AsyncIterable[bytes], content_encoding: str, max_bytes: int
+) -> bytes:
+    """The decoded body of a streamed response (its raw, still encoded chunks);
+    :class:`BodyTooLarge` beyond ``max_bytes``."""
+    inflater = _inflater(content_encoding)
     chunks: list[bytes] = []
     size = 0
-    async for raw in response.aiter_raw():
+    async for raw in raw_chunks:
         pending = raw
         while pending:  # each turn either empties `pending` or grows `size`
             if inflater is None:
@@ -48,7 +54,7 @@ async def read_capped(response: httpx.Response, max_bytes: int) -> bytes:
                 try:
                     chunk = inflater.decompress(pending, max_bytes - size + 1)
                 except zlib.error as exc:
-                    raise httpx.DecodingError(str(exc)) from exc
+                    raise BodyUndecodable(str(exc)) from exc
                 pending = inflater.unconsumed_tail
             size += len(chunk)
             if size > max_bytes:

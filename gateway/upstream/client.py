@@ -37,25 +37,28 @@ from gateway.errors import (
     UpstreamTimeout,
     UpstreamUnavailable,
 )
-from gateway.upstream.bodies import ACCEPT_ENCODING, BodyTooLarge, read_capped
 from gateway.upstream.breaker import CircuitBreaker, CircuitOpen
 from gateway.upstream.cache import Cache, CacheResult, Entry
 from gateway.upstream.observer import UpstreamObserver
 from gateway.upstream.retries import RetryPolicy
-from gateway.upstream.transport import UpstreamTransport
+from gateway.upstream.transport import (
+    AiohttpExchange,
+    BrokenAnswer,
+    ConnectFailed,
+    Exchange,
+    HttpxExchange,
+    Limits,
+    PoolFull,
+    TimedOut,
+    TransportFailure,
+    UpstreamResponse,
+)
 
 M = TypeVar("M", bound=BaseModel)
 
 # What a refused connection or an overloaded upstream tells the client to wait.
 RETRY_AFTER_SECONDS = 1
 URL_CACHE_SIZE = 1024
-
-
-@dataclass(frozen=True, slots=True)
-class UpstreamResponse:
-    status_code: int
-    content: bytes
-    content_type: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +87,8 @@ class Upstream:
     def __init__(
         self,
         service: Service,
-        client: httpx.AsyncClient,
+        exchange: Exchange,
+        base_url: str,
         settings: GatewaySettings,
         observer: UpstreamObserver,
         *,
@@ -93,7 +97,7 @@ class Upstream:
         cache_ttl_seconds: float,
     ) -> None:
         self.service = service
-        self.client = client
+        self.exchange = exchange
         self.observer = observer
         self.model = model
         self.cache = cache
@@ -112,9 +116,8 @@ class Upstream:
             cooldown_seconds=settings.breaker_cooldown_seconds,
         )
         self.last: CallOutcome | None = None
-        self._base = str(client.base_url).rstrip("/")
-        self._timeouts = client.timeout.as_dict()
-        self._urls: OrderedDict[tuple[str, tuple[tuple[str, str], ...]], httpx.URL] = OrderedDict()
+        self._base = base_url.rstrip("/")
+        self._urls: OrderedDict[tuple[str, tuple[tuple[str, str], ...]], str] = OrderedDict()
 
     async def get(self, path: str, params: Mapping[str, str]) -> Fetched:
         """GET through the cache. Any HTTP status comes back; failures raise, unless a stale
@@ -219,14 +222,14 @@ class Upstream:
             self._remember("OK", started)
         return response
 
-    def _url(self, path: str, params: Mapping[str, str]) -> httpx.URL:
-        """The absolute URL, built once per distinct call (httpx's URL parsing is the most
-        expensive part of a request it builds; the same cities come back all day)."""
+    def _url(self, path: str, params: Mapping[str, str]) -> str:
+        """The absolute URL, encoded once per distinct call (the same cities come back all
+        day). Client input only ever travels in its encoded query string."""
         key = (path, tuple(params.items()))
         url = self._urls.get(key)
         if url is None:
-            query = urlencode(params, quote_via=quote)  # %20 for spaces, as httpx encodes
-            url = httpx.URL(f"{self._base}{path}?{query}" if query else f"{self._base}{path}")
+            query = urlencode(params, quote_via=quote)  # %20 for spaces
+            url = f"{self._base}{path}?{query}" if query else f"{self._base}{path}"
             self._urls[key] = url
             if len(self._urls) > URL_CACHE_SIZE:
                 self._urls.popitem(last=False)
@@ -244,41 +247,25 @@ class Upstream:
         self, path: str, params: Mapping[str, str], deadline: float
     ) -> UpstreamResponse:
         rid = context.request_id()
-        headers = {"Accept-Encoding": ACCEPT_ENCODING}
-        if rid:
-            headers["X-Request-ID"] = rid
-        request = httpx.Request(
-            "GET", self._url(path, params), headers=headers, extensions={"timeout": self._timeouts}
-        )
+        headers = {"X-Request-ID": rid} if rid else {}
         try:
             async with asyncio.timeout_at(deadline):
-                response = await self.client.send(request, stream=True)
-                try:
-                    content = await read_capped(response, self.max_body_bytes)
-                finally:
-                    await response.aclose()
-        except TimeoutError as exc:
+                return await self.exchange.get(self._url(path, params), headers)
+        except (TimeoutError, TimedOut) as exc:
             raise UpstreamTimeout(self.service) from exc
-        except httpx.PoolTimeout as exc:
+        except PoolFull as exc:
             raise UpstreamUnavailable(
                 self.service,
                 retry_after_seconds=RETRY_AFTER_SECONDS,
                 detail=f"The gateway is at its limit of calls to the {self.service} service.",
             ) from exc
-        except httpx.TimeoutException as exc:
-            raise UpstreamTimeout(self.service) from exc
-        except httpx.ConnectError as exc:
+        except ConnectFailed as exc:
             raise UpstreamUnavailable(
                 self.service, retry_after_seconds=RETRY_AFTER_SECONDS
             ) from exc
-        except (httpx.HTTPError, BodyTooLarge) as exc:
+        except BrokenAnswer as exc:
             # Reset mid-body, protocol garbage, undecodable gzip, oversized body.
             raise UpstreamBadResponse(self.service) from exc
-        return UpstreamResponse(
-            status_code=response.status_code,
-            content=content,
-            content_type=response.headers.get("content-type", "application/octet-stream"),
-        )
 
     def parse(self, response: UpstreamResponse, model: type[M]) -> M:
         """A 200 JSON answer as ``model``; any other answer raises."""
@@ -294,11 +281,11 @@ class Upstream:
         started = time.perf_counter()
         try:
             async with asyncio.timeout(timeout_seconds):
-                response = await self.client.get("/health")
+                response = await self.exchange.get(f"{self._base}/health", {})
             code = "OK" if response.status_code == 200 else f"HTTP_{response.status_code}"
-        except TimeoutError:
+        except (TimeoutError, TimedOut):
             code = UpstreamTimeout.code
-        except httpx.HTTPError:
+        except TransportFailure:
             code = UpstreamUnavailable.code
         latency_ms = (time.perf_counter() - started) * 1000
         return CallOutcome(code=code, latency_ms=round(latency_ms, 1), at=time.time())
@@ -315,34 +302,24 @@ def error_for_status(service: Service, status: int) -> UpstreamError:
     return UpstreamBadResponse(service, upstream_status=status)
 
 
-def make_client(
-    base_url: str, settings: GatewaySettings, transport: httpx.AsyncBaseTransport | None = None
-) -> httpx.AsyncClient:
-    """A bounded, pooled client for one upstream; the lifespan owns and closes it."""
-    limits = httpx.Limits(
+def make_exchange(
+    settings: GatewaySettings, transport: httpx.AsyncBaseTransport | None = None
+) -> Exchange:
+    """A bounded, pooled exchange for one upstream (over ``transport`` in tests); the
+    lifespan owns and closes it."""
+    limits = Limits(
         max_connections=settings.upstream_max_connections,
-        max_keepalive_connections=settings.upstream_max_connections,
+        connect_timeout_seconds=settings.upstream_connect_timeout_seconds,
+        pool_timeout_seconds=settings.upstream_pool_timeout_seconds,
+        read_timeout_seconds=settings.upstream_timeout_seconds,
+        max_body_bytes=settings.upstream_max_body_bytes,
     )
-    timeout = httpx.Timeout(
-        settings.upstream_timeout_seconds,
-        connect=settings.upstream_connect_timeout_seconds,
-        pool=settings.upstream_pool_timeout_seconds,
-    )
-    return httpx.AsyncClient(
-        base_url=base_url,
-        limits=limits,
-        timeout=timeout,
-        follow_redirects=False,
-        # Only what read_capped can inflate within the body cap (see bodies).
-        headers={"Accept-Encoding": ACCEPT_ENCODING},
-        # httpx's API over aiohttp's pool (see http_transport).
-        transport=transport or UpstreamTransport(limits=limits),
-    )
+    return AiohttpExchange(limits) if transport is None else HttpxExchange(transport, limits)
 
 
 def _says_try_again(exc: Exception) -> bool:
     """A failure worth one more try: a refused connection (statuses: see retries)."""
-    return isinstance(exc, UpstreamUnavailable) and isinstance(exc.__cause__, httpx.ConnectError)
+    return isinstance(exc, UpstreamUnavailable) and isinstance(exc.__cause__, ConnectFailed)
 
 
 def _status_code(response: UpstreamResponse) -> str:

@@ -1,75 +1,171 @@
-"""httpx's API over aiohttp's connection pool, with errors as precise as httpx's own.
+"""One GET to an upstream, its body read under a cap: aiohttp in production, httpx in tests.
 
-Why not httpx's default transport: under concurrency httpcore 1.0.9's pool offers the same
-idle connection to every queued request and all but one retry (encode/httpcore#1035, open;
-encode/httpx#3215), and its pool bookkeeping is costly. Measured here at 50 concurrent
-calls to 50 ms stubs (``python -m bench.transport``): httpx's pool 112–379 rps at
-2.2–8.2 CPU-ms per call; over aiohttp 900 rps at 0.77 CPU-ms. So the gateway keeps httpx as
-its client API and uses ``httpx_aiohttp.AiohttpTransport`` underneath.
+    Exchange (Protocol) ── get(url, headers) → UpstreamResponse, or a TransportFailure
+    ├── AiohttpExchange   aiohttp's ClientSession directly: the gateway's hot path
+    └── HttpxExchange     any httpx transport (tests mount the fake services this way)
 
-That transport maps every ``aiohttp.ClientConnectionError`` to ``httpx.ConnectTimeout``
-(a refused connection or a reset mid-body would read as a *timeout*), and lets other
-aiohttp errors (a garbage status line) escape as aiohttp's own. ``UpstreamTransport``
-re-maps them from the aiohttp cause, so the gateway's error codes stay right.
+Why aiohttp directly: measured on this kind of machine (``python -m bench.transport``),
+aiohttp's ``ClientSession`` costs about 0.24 CPU-ms per call, httpx over aiohttp's pool
+0.77, and httpx's own pool 2.2–8.2 (encode/httpcore#1035, encode/httpx#3215). The Open-Meteo
+provider, the tools and the tests keep httpx, whose API serves them.
+
+Both report the same few failures, so ``client`` maps them to the gateway's error tree
+without knowing either library. Deadlines are not here: ``client`` wraps every call in one
+``asyncio.timeout_at`` that covers connect, body and retry.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Protocol
 
 import aiohttp
 import httpx
-from httpx_aiohttp import AiohttpTransport
+from yarl import URL
+
+from gateway.upstream.bodies import ACCEPT_ENCODING, BodyTooLarge, BodyUndecodable, read_capped
 
 
-def _precise(exc: BaseException) -> httpx.TransportError:
-    """The httpx error that says what the aiohttp error ``exc`` means."""
-    message = str(exc) or type(exc).__name__
-    if isinstance(exc, aiohttp.ClientConnectorError):  # refused, unreachable, DNS
-        return httpx.ConnectError(message)
-    if isinstance(exc, aiohttp.ConnectionTimeoutError):  # connect, or waiting for the pool
-        return httpx.ConnectTimeout(message)
-    if isinstance(exc, aiohttp.ServerTimeoutError):
-        return httpx.ReadTimeout(message)
-    if isinstance(exc, aiohttp.ClientPayloadError):  # truncated or undecodable body
-        return httpx.ReadError(message)
-    # Disconnected, reset, a garbage status line or headers: the peer broke HTTP.
-    return httpx.RemoteProtocolError(message)
+@dataclass(frozen=True, slots=True)
+class UpstreamResponse:
+    status_code: int
+    content: bytes
+    content_type: str
 
 
-def _cause(exc: BaseException) -> BaseException:
-    cause = exc.__cause__
-    return cause if isinstance(cause, aiohttp.ClientError) else exc
+class TransportFailure(Exception):
+    """The call did not produce a usable HTTP answer."""
 
 
-class _PreciseStream(httpx.AsyncByteStream):
-    def __init__(self, stream: httpx.AsyncByteStream) -> None:
-        self._stream = stream
+class ConnectFailed(TransportFailure):
+    """Refused or unreachable (worth one retry: nothing reached the upstream)."""
 
-    async def __aiter__(self) -> AsyncIterator[bytes]:
+
+class PoolFull(TransportFailure):
+    """Every connection to the upstream was busy for the whole pool timeout."""
+
+
+class TimedOut(TransportFailure):
+    """No connection within the connect timeout, or the upstream stopped sending."""
+
+
+class BrokenAnswer(TransportFailure):
+    """A reset mid-body, protocol garbage, an undecodable or oversized body."""
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    max_connections: int
+    connect_timeout_seconds: float
+    pool_timeout_seconds: float
+    read_timeout_seconds: float
+    max_body_bytes: int
+
+
+class Exchange(Protocol):
+    async def get(self, url: str, headers: Mapping[str, str]) -> UpstreamResponse: ...
+
+    async def aclose(self) -> None: ...
+
+
+class AiohttpExchange:
+    """Pooled GETs with aiohttp; redirects are never followed, bodies are never inflated
+    by aiohttp (``read_capped`` does it within the cap)."""
+
+    def __init__(self, limits: Limits) -> None:
+        self.limits = limits
+        # The pool bound is ours (a semaphore), so "pool full" is told apart from a slow
+        # connect; aiohttp's own limit only backs it up.
+        self._slots = asyncio.Semaphore(limits.max_connections)
+        self._session = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=limits.max_connections, ttl_dns_cache=300),
+            timeout=aiohttp.ClientTimeout(
+                total=None,
+                sock_connect=limits.connect_timeout_seconds,
+                sock_read=limits.read_timeout_seconds,
+            ),
+            auto_decompress=False,
+            # Upstreams are internal: a proxy meant for the host's outbound traffic must
+            # not capture them.
+            trust_env=False,
+            skip_auto_headers=("User-Agent",),
+            headers={"Accept-Encoding": ACCEPT_ENCODING},
+        )
+        self._urls: dict[str, URL] = {}
+
+    async def get(self, url: str, headers: Mapping[str, str]) -> UpstreamResponse:
+        parsed = self._urls.get(url)
+        if parsed is None:
+            parsed = URL(url, encoded=True)  # client.py encoded the query already
+            if len(self._urls) < 4096:
+                self._urls[url] = parsed
         try:
-            async for chunk in self._stream:
-                yield chunk
-        except (httpx.TransportError, aiohttp.ClientError) as exc:
-            raise _precise(_cause(exc)) from exc
+            async with asyncio.timeout(self.limits.pool_timeout_seconds):
+                await self._slots.acquire()
+        except TimeoutError as exc:
+            raise PoolFull from exc
+        try:
+            async with self._session.get(parsed, headers=headers, allow_redirects=False) as r:
+                content = await read_capped(
+                    r.content.iter_any(),
+                    r.headers.get("Content-Encoding", ""),
+                    self.limits.max_body_bytes,
+                )
+                return UpstreamResponse(
+                    r.status, content, r.headers.get("Content-Type", "application/octet-stream")
+                )
+        except aiohttp.ClientConnectorError as exc:  # refused, unreachable, DNS
+            raise ConnectFailed(str(exc)) from exc
+        except (aiohttp.ConnectionTimeoutError, aiohttp.ServerTimeoutError) as exc:
+            raise TimedOut(str(exc)) from exc
+        except (aiohttp.ClientError, BodyTooLarge, BodyUndecodable) as exc:
+            raise BrokenAnswer(str(exc) or type(exc).__name__) from exc
+        finally:
+            self._slots.release()
 
     async def aclose(self) -> None:
-        await self._stream.aclose()
+        await self._session.close()
 
 
-class UpstreamTransport(AiohttpTransport):
-    """``AiohttpTransport`` sized by ``limits``, with precise errors."""
+class HttpxExchange:
+    """The same GETs over any httpx transport (the tests' in-process fake services)."""
 
-    def __init__(self, *, limits: httpx.Limits) -> None:
-        # trust_env=False: upstreams are internal; an HTTP(S)_PROXY meant for the host's
-        # outbound traffic must not capture them.
-        super().__init__(limits=limits, trust_env=False)
+    def __init__(self, transport: httpx.AsyncBaseTransport, limits: Limits) -> None:
+        self.limits = limits
+        self._client = httpx.AsyncClient(
+            transport=transport,
+            timeout=httpx.Timeout(
+                limits.read_timeout_seconds,
+                connect=limits.connect_timeout_seconds,
+                pool=limits.pool_timeout_seconds,
+            ),
+            follow_redirects=False,
+            headers={"Accept-Encoding": ACCEPT_ENCODING},
+        )
 
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+    async def get(self, url: str, headers: Mapping[str, str]) -> UpstreamResponse:
         try:
-            response = await super().handle_async_request(request)
-        except (httpx.TransportError, aiohttp.ClientError) as exc:
-            raise _precise(_cause(exc)) from exc
-        assert isinstance(response.stream, httpx.AsyncByteStream)
-        response.stream = _PreciseStream(response.stream)
-        return response
+            async with self._client.stream("GET", url, headers=dict(headers)) as response:
+                content = await read_capped(
+                    response.aiter_raw(),
+                    response.headers.get("content-encoding", ""),
+                    self.limits.max_body_bytes,
+                )
+        except httpx.PoolTimeout as exc:
+            raise PoolFull from exc
+        except httpx.ConnectError as exc:
+            raise ConnectFailed(str(exc)) from exc
+        except httpx.TimeoutException as exc:
+            raise TimedOut(str(exc)) from exc
+        except (httpx.HTTPError, BodyTooLarge, BodyUndecodable) as exc:
+            raise BrokenAnswer(str(exc) or type(exc).__name__) from exc
+        return UpstreamResponse(
+            response.status_code,
+            content,
+            response.headers.get("content-type", "application/octet-stream"),
+        )
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
