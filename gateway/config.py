@@ -74,6 +74,11 @@ class GatewaySettings(BaseSettings):
     cache_max_stale_seconds: float = Field(default=600.0, ge=0)
     cache_max_entries: PositiveInt = 10_000
     cache_key_prefix: str = "canaduck:"  # Redis keys; lets environments share one Redis
+    # A shared cache may fail: each Redis call has its own short deadline, and a breaker of
+    # its own skips Redis (every read a miss) while it keeps failing, probing once per cooldown.
+    cache_timeout_seconds: PositiveFloat = 0.1
+    cache_breaker_failure_threshold: PositiveInt = 3
+    cache_breaker_cooldown_seconds: PositiveFloat = 5.0
 
     # One switch for a public deployment: CANADUCK_ENV=production turns off everything an
     # attacker enjoys and a developer wants (the GraphiQL page, introspection, "did you mean"

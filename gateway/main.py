@@ -52,6 +52,7 @@ def create_app(
         async with AsyncExitStack() as stack:
             upstreams = await Upstreams.open(stack, settings, transports, metrics)
             metrics.watch_breakers({u.service: u.breaker for u in upstreams})
+            metrics.watch_cache_breaker(upstreams.cache.backend.breaker)
             yield {"settings": settings, "upstreams": upstreams, "metrics": metrics}
 
     app = FastAPI(

@@ -67,11 +67,29 @@ class Metrics:
             ["service"],
             registry=r,
         )
+        self.cache_errors = Counter(
+            "canaduck_cache_errors",
+            "Cache calls that failed or timed out (each read as a miss)",
+            ["operation"],
+            registry=r,
+        )
+        self.cache_breaker_state = Gauge(
+            "canaduck_cache_breaker_state",
+            "Cache breaker: 0 closed, 1 half-open, 2 open (the in-process cache stays 0)",
+            registry=r,
+        )
 
     def watch_breakers(self, breakers: Mapping[str, CircuitBreaker]) -> None:
         """Read each breaker's state at scrape time (no bookkeeping on the hot path)."""
         for name, breaker in breakers.items():
             self.breaker_state.labels(name).set_function(_state_reader(breaker))
+
+    def watch_cache_breaker(self, breaker: CircuitBreaker | None) -> None:
+        if breaker is not None:
+            self.cache_breaker_state.set_function(_state_reader(breaker))
+
+    def cache_error(self, operation: str) -> None:
+        self.cache_errors.labels(operation).inc()
 
     def upstream_call(self, service: str, outcome: str, seconds: float) -> None:
         """One call that went to the network (cache hits never come here)."""

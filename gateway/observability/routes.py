@@ -45,12 +45,25 @@ async def health() -> dict[str, str]:
     responses={503: {"description": "No upstream is usable", "content": {"application/json": {}}}},
 )
 async def ready(upstreams: UpstreamsDep) -> JSONResponse:
-    reports = await asyncio.gather(*(_report(upstream) for upstream in upstreams))
+    reports, cache = await asyncio.gather(
+        asyncio.gather(*(_report(upstream) for upstream in upstreams)),
+        upstreams.cache.health(),
+    )
     by_service = {u.service: r for u, r in zip(upstreams, reports, strict=True)}
     usable = any(report["usable"] for report in reports)
-    # Partial service is service: a dead joke service still leaves the weather to serve.
+    # Partial service is service: a dead joke service still leaves the weather to serve,
+    # and a degraded cache (reads miss, writes skipped) still leaves both to call.
     return JSONResponse(
-        {"status": "ready" if usable else "unavailable", "upstreams": by_service},
+        {
+            "status": "ready" if usable else "unavailable",
+            "upstreams": by_service,
+            "cache": {
+                "backend": cache.backend,
+                "status": cache.status,
+                "breaker": cache.breaker,
+                "consecutiveFailures": cache.consecutive_failures,
+            },
+        },
         status_code=200 if usable else 503,
     )
 

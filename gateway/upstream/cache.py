@@ -23,8 +23,11 @@ import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Literal, Protocol, TypeVar
 
+from gateway.upstream.breaker import BreakerState, CircuitBreaker, CircuitOpen
+
+T = TypeVar("T")
 CacheResult = Literal["off", "hit", "miss", "coalesced", "stale"]
 
 
@@ -50,15 +53,23 @@ class Entry:
 
 
 class CacheBackend(Protocol):
+    name: str
+    breaker: CircuitBreaker | None  # None: the backend cannot fail (in-process memory)
+
     async def get(self, key: str) -> Entry | None: ...
 
     async def set(self, key: str, entry: Entry, keep_seconds: float) -> None: ...
+
+    async def ping(self) -> bool: ...
 
     async def close(self) -> None: ...
 
 
 class MemoryBackend:
     """A bounded LRU in this process; entries vanish after ``keep_seconds``."""
+
+    name = "memory"
+    breaker: CircuitBreaker | None = None
 
     def __init__(
         self, *, max_entries: int = 10_000, clock: Callable[[], float] = time.monotonic
@@ -84,6 +95,9 @@ class MemoryBackend:
         while len(self._entries) > self.max_entries:
             self._entries.popitem(last=False)
 
+    async def ping(self) -> bool:
+        return True
+
     async def close(self) -> None:
         self._entries.clear()
 
@@ -91,41 +105,74 @@ class MemoryBackend:
 class RedisBackend:
     """Entries in Redis under ``prefix``, expiring on their own (PX); shared by replicas.
 
-    A Redis that is down or slow must not take the gateway with it: every call is bounded
-    by ``timeout_seconds`` and a failure reads as a miss (get) or is skipped (set).
+    A Redis that is down, slow or hung must not take the gateway with it: every call is
+    bounded by ``timeout_seconds`` and a failure reads as a miss (get) or is skipped (set).
+    A breaker of the cache's own stops calling a Redis that keeps failing: while it is
+    open, reads miss and writes are skipped at once (no socket, no wait), and one call per
+    cooldown probes whether Redis answers again. ``on_error`` hears of each failure.
     """
 
+    name = "redis"
+
     def __init__(
-        self, url: str, *, prefix: str = "canaduck:", timeout_seconds: float = 0.2
+        self,
+        url: str,
+        *,
+        prefix: str = "canaduck:",
+        timeout_seconds: float = 0.2,
+        breaker: CircuitBreaker | None = None,
+        on_error: Callable[[str], None] = lambda operation: None,
     ) -> None:
         from redis.asyncio import Redis  # imported here: the default setup never needs it
 
         self.prefix = prefix
         self.timeout_seconds = timeout_seconds
+        self.breaker: CircuitBreaker | None = breaker or CircuitBreaker(
+            failure_threshold=3, cooldown_seconds=5.0
+        )
+        self.on_error = on_error
         self._redis = Redis.from_url(
             url, socket_timeout=timeout_seconds, socket_connect_timeout=timeout_seconds
         )
         self.failures = 0
 
-    async def get(self, key: str) -> Entry | None:
+    async def _call(self, operation: str, call: Callable[[], Awaitable[T]]) -> T | None:
+        """``call()`` within the timeout and through the breaker; None when it failed."""
+        assert self.breaker is not None
+        try:
+            probe = self.breaker.acquire()
+        except CircuitOpen:
+            return None  # known to be failing: not even a socket
         try:
             async with asyncio.timeout(self.timeout_seconds):
-                raw = await self._redis.get(self.prefix + key)
-            if raw is None:
-                return None
-            return Entry.loads(raw if isinstance(raw, bytes) else raw.encode())
-        except Exception:  # any Redis trouble is a miss (counted)
+                result = await call()
+        except asyncio.CancelledError:
+            self.breaker.release(probe)
+            raise
+        except Exception:  # any Redis trouble (refused, reset, timeout, garbage): counted
             self.failures += 1
+            self.breaker.record_failure()
+            self.on_error(operation)
+            return None
+        self.breaker.record_success()
+        return result
+
+    async def get(self, key: str) -> Entry | None:
+        raw = await self._call("get", lambda: self._redis.get(self.prefix + key))
+        if raw is None:
+            return None
+        try:
+            return Entry.loads(raw if isinstance(raw, bytes) else raw.encode())
+        except ValueError:  # not one of ours: a miss
             return None
 
     async def set(self, key: str, entry: Entry, keep_seconds: float) -> None:
-        try:
-            async with asyncio.timeout(self.timeout_seconds):
-                await self._redis.set(
-                    self.prefix + key, entry.dumps(), px=max(1, int(keep_seconds * 1000))
-                )
-        except Exception:  # a lost write only costs a future miss
-            self.failures += 1
+        px = max(1, int(keep_seconds * 1000))
+        await self._call("set", lambda: self._redis.set(self.prefix + key, entry.dumps(), px=px))
+
+    async def ping(self) -> bool:
+        """Does Redis answer now? (Through the breaker: while open, no.)"""
+        return bool(await self._call("ping", self._redis.ping))
 
     async def close(self) -> None:
         await self._redis.aclose()
@@ -144,6 +191,14 @@ class Lookup:
     entry: Entry
     result: CacheResult
     age_seconds: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class CacheHealth:
+    backend: str  # memory | redis
+    status: Literal["ok", "degraded"]  # degraded: reads miss and writes are skipped
+    breaker: str | None  # the cache breaker's state (None: the backend cannot fail)
+    consecutive_failures: int
 
 
 # Loads an answer: the entry, and whether it is worth keeping (a valid 200).
@@ -203,6 +258,18 @@ class Cache:
         if keep:
             await self.backend.set(key, entry, keep_seconds)
         return entry
+
+    async def health(self) -> CacheHealth:
+        """How the store is doing, for ``/ready`` (a degraded cache still serves)."""
+        breaker = self.backend.breaker
+        if breaker is None:
+            return CacheHealth(self.backend.name, "ok", None, 0)
+        answered = await self.backend.ping()
+        healthy = answered and breaker.state is BreakerState.CLOSED
+        state = breaker.state.value
+        return CacheHealth(
+            self.backend.name, "ok" if healthy else "degraded", state, breaker.consecutive_failures
+        )
 
     async def close(self) -> None:
         await self.backend.close()

@@ -19,3 +19,6 @@ class UpstreamObserver(Protocol):
 
     def cache_event(self, service: str, result: str) -> None:
         """A cache lookup and its result (hit, miss, coalesced, stale)."""
+
+    def cache_error(self, operation: str) -> None:
+        """A cache call (get, set, ping) that failed or timed out; it read as a miss."""

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ValidationError
 
 from gateway.config import GatewaySettings
 from gateway.errors import CityNotFound, Service, StaleData
+from gateway.upstream.breaker import CircuitBreaker
 from gateway.upstream.cache import Cache, CacheBackend, MemoryBackend, RedisBackend
 from gateway.upstream.client import Fetched, Upstream, UpstreamResponse, make_client
 from gateway.upstream.models import JokePayload, Lang, WeatherReport
@@ -29,9 +30,10 @@ M = TypeVar("M", bound=BaseModel)
 class Upstreams:
     """The weather and joke services, as the rest of the gateway sees them."""
 
-    def __init__(self, weather: Upstream, joke: Upstream) -> None:
+    def __init__(self, weather: Upstream, joke: Upstream, cache: Cache | None = None) -> None:
         self.weather = weather
         self.joke = joke
+        self.cache = cache or weather.cache
 
     def __iter__(self) -> Iterator[Upstream]:
         return iter((self.weather, self.joke))
@@ -46,7 +48,16 @@ class Upstreams:
     ) -> Upstreams:
         """Both upstreams with their clients and the cache; ``stack`` closes them all."""
         backend: CacheBackend = (
-            RedisBackend(settings.cache_url, prefix=settings.cache_key_prefix)
+            RedisBackend(
+                settings.cache_url,
+                prefix=settings.cache_key_prefix,
+                timeout_seconds=settings.cache_timeout_seconds,
+                breaker=CircuitBreaker(
+                    failure_threshold=settings.cache_breaker_failure_threshold,
+                    cooldown_seconds=settings.cache_breaker_cooldown_seconds,
+                ),
+                on_error=observer.cache_error,
+            )
             if settings.cache_url
             else MemoryBackend(max_entries=settings.cache_max_entries)
         )
@@ -72,6 +83,7 @@ class Upstreams:
             joke=await upstream(
                 "joke", str(settings.joke_url), JokePayload, settings.cache_joke_ttl_seconds
             ),
+            cache=cache,
         )
 
     async def weather_report(
