@@ -3,8 +3,10 @@
 The codes are collected from the code, not from a list kept by hand: the ``code`` of each
 ``ApiError`` subclass defined in ``canaduck`` and ``gateway``, plus the SCREAMING_SNAKE string
 literals that those two packages hand out as a code some other way: assigned to ``code``, passed
-as ``code=``, the value of a ``"code"`` key, an argument of a ``*problem*(...)`` call, or
-returned by a function named ``*code*`` (a module constant naming one counts too).
+as ``code=``, the value of a ``"code"`` key, an argument of a call that builds an error
+(``problem_response(...)``, ``RequestError(...)``: a callee named ``*problem*``, ``*error*`` or
+``*exception*``, logging excluded), or returned by a function named ``*code*`` (a module
+constant naming one counts too).
 """
 
 from __future__ import annotations
@@ -60,6 +62,16 @@ def _name(node: ast.AST) -> str:
     return ""
 
 
+# Logging calls share a name with error constructors but only take messages.
+_LOG_METHODS = {"critical", "error", "exception", "warning", "info", "debug", "log"}
+
+
+def _makes_an_error(callee: str) -> bool:
+    """A call that builds an error answer: ``problem_body(...)``, ``RequestError(...)``."""
+    name = callee.lower()
+    return name not in _LOG_METHODS and any(w in name for w in ("problem", "error", "exception"))
+
+
 def _code_expressions(tree: ast.AST) -> Iterator[ast.AST]:
     """The expressions of ``tree`` whose value is, or chooses, an error code."""
     for node in ast.walk(tree):
@@ -75,7 +87,7 @@ def _code_expressions(tree: ast.AST) -> Iterator[ast.AST]:
                 for key, value in zip(node.keys, node.values, strict=True)
                 if isinstance(key, ast.Constant) and key.value == "code"
             )
-        elif isinstance(node, ast.Call) and "problem" in _name(node.func).lower():
+        elif isinstance(node, ast.Call) and _makes_an_error(_name(node.func)):
             yield from node.args
         elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and "code" in node.name:
             yield from (
