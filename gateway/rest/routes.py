@@ -64,14 +64,18 @@ def _relay(fetched: Fetched, upstream: Upstream) -> Response:
     A server error becomes our problem JSON (its body may hold internals), and a redirect is
     never relayed (it could point a client anywhere). A success is relayed only when its body
     is the service's contract: an HTML error page or a JSON of another shape sent with a 200
-    is a bad upstream answer (502), as it is for GraphQL. An answer from the cache says so
-    (``X-Canaduck-Cache``, ``Age``); the body stays the bytes the service sent.
+    is a bad upstream answer (502), as it is for GraphQL. A client error is relayed only when
+    its body is JSON (the service's problem); an HTML 404 from something in between becomes
+    our 502 problem with ``upstreamStatus``. (``Upstream.fetch`` already refuses both kinds of
+    garbage and counts them against the breaker; this keeps the door shut on its own.) An
+    answer from the cache says so (``X-Canaduck-Cache``, ``Age``); the body stays the bytes
+    the service sent.
     """
     response = fetched.response
     status = response.status_code
     if status >= 500:
         raise error_for_status(upstream.service, status)
-    if 300 <= status < 400:
+    if 300 <= status < 400 or (status >= 400 and not upstream.is_valid(response)):
         raise UpstreamBadResponse(upstream.service, upstream_status=status)
     if status < 300:
         upstream.parse(response, upstream.model)  # raises UpstreamBadResponse; bytes unchanged

@@ -16,6 +16,7 @@ translated into the ``gateway.errors`` tree here, so nothing above knows httpx.
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections import OrderedDict
 from collections.abc import Mapping
@@ -136,7 +137,7 @@ class Upstream:
 
         async def load() -> tuple[Entry, bool]:
             response = await self.fetch(path, params)
-            return _entry(response), self.is_valid(response)
+            return _entry(response), response.status_code == 200  # fetch checked its shape
 
         failure: UpstreamError
         answered: Fetched | None = None  # a 5xx answer, kept in case no stale copy exists
@@ -162,12 +163,22 @@ class Upstream:
         return answered  # mapped by the caller, like any 5xx
 
     def is_valid(self, response: UpstreamResponse) -> bool:
-        """A 200 whose body is this service's contract (worth caching)."""
-        if response.status_code != 200:
+        """Does the answer keep this service's contract? A 200 must be JSON of the service's
+        shape, an error status must carry JSON (a problem); a redirect, HTML, text or JSON of
+        another shape is garbage, however healthy its status looks."""
+        if not _is_json(response.content_type):
+            return False
+        if response.status_code == 200:
+            try:
+                self.model.model_validate_json(response.content)
+            except ValidationError:
+                return False
+            return True
+        if response.status_code < 400:
             return False
         try:
-            self.model.model_validate_json(response.content)
-        except ValidationError:
+            json.loads(response.content)
+        except ValueError:
             return False
         return True
 
@@ -187,7 +198,7 @@ class Upstream:
 
     async def fetch(self, path: str, params: Mapping[str, str]) -> UpstreamResponse:
         """GET ``path`` with ``params``, past the cache. Any HTTP status comes back;
-        failures raise."""
+        failures raise, and so does an answer outside the contract (see ``is_valid``)."""
         loop = asyncio.get_running_loop()
         # loop.time() drives deadlines; perf_counter() measures (uvloop's clock ticks in ms).
         started = time.perf_counter()
@@ -217,6 +228,15 @@ class Upstream:
         if response.status_code >= 500:
             self.breaker.record_failure()
             self._remember(f"HTTP_{response.status_code}", started)
+        elif not self.is_valid(response):
+            # Garbage that looks healthy is a failure like any other: it counts toward the
+            # breaker, is never cached and never retried (the retry policy has had its say).
+            self.breaker.record_failure()
+            self._remember(UpstreamBadResponse.code, started)
+            status = response.status_code
+            raise UpstreamBadResponse(
+                self.service, upstream_status=None if status < 300 else status
+            )
         else:
             self.breaker.record_success()
             self._remember("OK", started)
@@ -320,6 +340,11 @@ def make_exchange(
 def _says_try_again(exc: Exception) -> bool:
     """A failure worth one more try: a refused connection (statuses: see retries)."""
     return isinstance(exc, UpstreamUnavailable) and isinstance(exc.__cause__, ConnectFailed)
+
+
+def _is_json(content_type: str) -> bool:
+    media = content_type.split(";", 1)[0].strip().lower()
+    return media == "application/json" or media.endswith("+json")
 
 
 def _status_code(response: UpstreamResponse) -> str:
