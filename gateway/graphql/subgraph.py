@@ -14,8 +14,13 @@ representations for 500 sites). That request is bounded and shared:
 * one upstream call per distinct (folded city, lang) and one joke call per lang, through a
   per-request memo (whatever the cache settings), all cities resolved concurrently;
 * a representation that is not a ``City`` with a ``name`` string is an
-  ``INVALID_REPRESENTATION`` error on that item only, and an unknown city is a ``null``
-  entity with ``CITY_NOT_FOUND`` at its path; the other items are unaffected.
+  ``INVALID_REPRESENTATION`` error on that item only; the other items are unaffected.
+
+A City is resolved without any call: its fields call their own service, as ``fullinfo``'s
+do. So an unknown city has a ``null`` ``weather`` (and ``country``) with ``CITY_NOT_FOUND``
+at that path, and still its joke. A ``null`` entity would not make the city ``null``
+anyway: routers keep the object the referencing subgraph gave (its ``name``), null every
+field they asked us for and repeat the error on each (measured with Hive Gateway).
 
 Federation 2.9 on purpose: Strawberry's default (2.11) is refused by The Guild's composition
 (``UNKNOWN_FEDERATION_LINK_VERSION``, also inside Hive Gateway 2.15); 2.9 composes everywhere.
@@ -24,20 +29,18 @@ Federation 2.9 on purpose: Strawberry's default (2.11) is refused by The Guild's
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Coroutine, Iterable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, Literal, TypeVar
 
 import strawberry
 from fastapi import FastAPI
 from strawberry import federation
 from strawberry.federation.schema import FederationAny
-from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField, Selection
 
 from canaduck.inputs import InvalidCity, fold, normalize_city
 from canaduck.problems import ApiError
 from gateway.config import GatewaySettings
 from gateway.dependencies import UpstreamsDep
-from gateway.errors import CityNotFound, UpstreamError
 from gateway.graphql.router import GatewayGraphQLRouter
 from gateway.graphql.schema import Context, GatewaySchema, Lang, Weather, build_schema
 from gateway.upstream.models import JokePayload, WeatherReport
@@ -115,12 +118,10 @@ SubgraphInfo = strawberry.Info[SubgraphContext, None]
 )
 class City:
     name: str = strawberry.field(description="The city's name, the entity key (normalised).")
-    # The lang of the existence check: `country` reuses that call, whatever its lang.
-    checked_in: strawberry.Private[LangValue] = LangValue.FR
 
     @strawberry.field(description="ISO 3166-1 alpha-2 country code; null when weather fails.")
     async def country(self, info: SubgraphInfo) -> str | None:
-        answer = await info.context.weather(self.name, self.checked_in)
+        answer = await info.context.weather(self.name, LangValue.FR)
         return info.context.value(answer, info).country
 
     @strawberry.field(description="Null when the weather service fails; see errors.")
@@ -142,21 +143,6 @@ class City:
         return info.context.value(answer, info).joke
 
 
-async def resolve_city(context: SubgraphContext, name: str, check_lang: LangValue) -> City:
-    """The City, once the weather service knows it (an unknown city is a null entity).
-
-    The check is the call the ``weather`` field makes anyway (same memo). Any other failure
-    of the weather service leaves the City standing: its fields report it, the joke stays.
-    """
-    try:
-        await context.weather(name, check_lang)
-    except CityNotFound:
-        raise
-    except UpstreamError:
-        pass
-    return City(name=name, checked_in=check_lang)
-
-
 def _representation_name(index: int, representation: object) -> str:
     """The normalised city of a City representation, or the item's error."""
     if not isinstance(representation, dict):
@@ -176,45 +162,21 @@ def _representation_name(index: int, representation: object) -> str:
         raise InvalidRepresentation(f"Representation {index} (City): {exc}.") from exc
 
 
-def _selections(selections: Iterable[Selection]) -> Iterable[SelectedField]:
-    for selection in selections:
-        if isinstance(selection, InlineFragment | FragmentSpread):
-            yield from _selections(selection.selections)
-        else:
-            yield selection
-
-
-def _check_lang(info: strawberry.Info[Any, Any]) -> LangValue:
-    """The lang the operation asks ``weather`` in (so the existence check is that call)."""
-    for entities in info.selected_fields:
-        for selected in _selections(getattr(entities, "selections", ())):
-            if selected.name == "weather":
-                lang = selected.arguments.get("lang")
-                if isinstance(lang, LangValue):  # from a variable
-                    return lang
-                if isinstance(lang, str) and lang in LangValue.__members__:  # a literal: EN
-                    return LangValue[lang]
-    return LangValue.FR
-
-
 class SubgraphSchema(federation.Schema, GatewaySchema):
     def entities_resolver(
         self, info: strawberry.Info, representations: list[FederationAny]
     ) -> list[FederationAny]:
         # Strawberry's own resolver pops __typename and looks it up in the type map: a bare
         # KeyError (an INTERNAL_ERROR for the whole request) on an unknown type name. Here
-        # each item is an awaitable or an error, which graphql-core raises at its own path.
+        # each item is a City or an error, which graphql-core raises at the item's path.
         context: SubgraphContext = info.context
         context.count_entities(len(representations))
-        lang = _check_lang(info)
         results: list[object] = []
         for index, representation in enumerate(representations):
             try:
-                name = _representation_name(index, representation)
+                results.append(City(name=_representation_name(index, representation)))
             except InvalidRepresentation as error:
                 results.append(error)
-                continue
-            results.append(resolve_city(context, name, lang))
         return results  # type: ignore[return-value]
 
 

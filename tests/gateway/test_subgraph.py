@@ -65,15 +65,19 @@ async def test_entities_carry_the_provenance_of_their_answers(gateway: httpx.Asy
     assert set(body["extensions"]["sources"]) == {"weather", "joke"}
 
 
-async def test_unknown_city_is_a_null_entity_and_the_others_stay(
+async def test_unknown_city_has_null_weather_and_keeps_its_joke(
     gateway: httpx.AsyncClient,
 ) -> None:
-    """Nowhere resolves to null with CITY_NOT_FOUND at its index; Rodez is intact."""
+    """Nowhere: weather and country null with CITY_NOT_FOUND at their paths, joke intact."""
     body = await entities(gateway, [city("Rodez"), city("Nowhere")])
     rodez, nowhere = body["data"]["_entities"]
     assert rodez["weather"]["temperature"] == 21.2
-    assert nowhere is None
-    assert errors_by_index(body) == {1: "CITY_NOT_FOUND"}
+    assert nowhere == {"name": "Nowhere", "country": None, "weather": None, "joke": DUCK_JOKE}
+    codes = {tuple(e["path"]): e["extensions"]["code"] for e in body["errors"]}
+    assert codes == {
+        ("_entities", 1, "weather"): "CITY_NOT_FOUND",
+        ("_entities", 1, "country"): "CITY_NOT_FOUND",
+    }
 
 
 async def test_a_failing_weather_service_nulls_weather_and_keeps_the_joke(
