@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from gateway.config import GatewaySettings
 from tests.deploy.stack import (
     COMPOSE_FILE,
     TEST_ENV,
@@ -215,6 +216,16 @@ def test_gateway_runs_with_production_settings(stack: Stack) -> None:
     upstream = float(environment["GATEWAY_UPSTREAM_TIMEOUT_SECONDS"])
     assert upstream < float(environment["GATEWAY_REQUEST_TIMEOUT_SECONDS"])
     assert int(environment["GATEWAY_MAX_REQUEST_BODY_BYTES"]) <= 64 * 1024
+
+
+def test_gateway_keeps_the_federation_subgraph_off(stack: Stack) -> None:
+    """The gateway's settings, read from the compose environment, serve no subgraph."""
+    environment = environment_of(stack.service("gateway"))
+    settings = GatewaySettings(
+        env=environment["CANADUCK_ENV"], subgraph=environment.get("GATEWAY_SUBGRAPH")
+    )
+    assert settings.production
+    assert not settings.subgraph_enabled
 
 
 def test_jokes_database_is_on_a_named_volume(stack: Stack) -> None:

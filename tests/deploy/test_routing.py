@@ -41,6 +41,8 @@ PRIVATE_TARGETS = [
     "/weatherx",
     "/jokes/1",
     "/graphql/extra",
+    "/subgraph/graphql",  # the federation subgraph: for a router on a private network
+    "/subgraph/graphql/",
     "/static",
     "/ping",
     "/dashboard/",
@@ -199,6 +201,16 @@ def test_an_overlapping_router_is_reported(mutable: MutableFiles) -> None:
     assert problems == [
         "/weather?city=x: 2 routers match on web ['gateway@docker', 'weather@docker']"
     ]
+
+
+def test_a_public_route_to_the_subgraph_is_reported(mutable: MutableFiles) -> None:
+    """Adding /subgraph to the public rule (for a router outside) is caught as exposure."""
+    rule = "Path(`/graphql`) || PathPrefix(`/subgraph`) || Path(`/joke`)"
+    mutable.set_label("gateway", "traefik.http.routers.gateway.rule", rule)
+    problems = private_routing_problems(
+        mutable.stack(), ["/subgraph/graphql"], entrypoint=PUBLIC_ENTRYPOINT
+    )
+    assert problems == ["/subgraph/graphql: routed by ['gateway@docker']"]
 
 
 def test_exposing_by_default_is_caught(mutable: MutableFiles) -> None:
