@@ -297,6 +297,8 @@ def peer_table(r: Results, version: str = "?") -> str:
     )
     if r.peer_missing is not None:
         head += f"\npeer rows missing: {r.peer_missing}"
+    if r.workers_missing is not None:
+        head += f"\nN-processes row missing: {r.workers_missing}"
     all_rows = peer_rows(r)
     grid = [("scenario", "Canaduck rps", "Hive rps", "rps / peer", "target", "result")]
     grid += [(x.scenario, x.ours, x.hive, x.ratio, x.target, x.verdict) for x in all_rows]

@@ -135,6 +135,7 @@ class Results:
     alt_transport: str | None = None
     peer_missing: str | None = None  # why the peer's rows are empty (None: it ran)
     workers: int = 1
+    workers_missing: str | None = None  # why the gateway's N-processes row is empty
     runs: dict[str, list[Measurement]] = field(default_factory=dict)
     bursts: list[int] = field(default_factory=list)  # weather calls per burst's key
 
@@ -202,8 +203,11 @@ class Runner:
         return (
             (cache or not scenario.needs_cache)
             and (stack.alt_transport is not None or not scenario.needs_alt)
-            and (stack.peer_missing is None or not scenario.needs_peer)
-            and (stack.workers > 1 or not scenario.needs_workers)
+            # The peer's and the N-processes scenarios need their process to be running.
+            and (
+                not (scenario.needs_peer or scenario.needs_workers)
+                or stack.has(scenario.target.process)
+            )
         )
 
     def run(self, repeats: int, progress: Callable[[str], None]) -> Results:
@@ -219,6 +223,7 @@ class Runner:
             stack.alt_transport,
             peer_missing=stack.peer_missing,
             workers=stack.workers,
+            workers_missing=stack.workers_missing,
         )
         for repeat in range(repeats):
             for scenario in chosen:

@@ -89,6 +89,7 @@ class Stack:
     servers: dict[str, procs.Process] = field(default_factory=dict)
     delays: tuple[float, float] = (-1.0, -1.0)
     peer_missing: str | None = None  # why the peer's rows are empty
+    workers_missing: str | None = None  # why the gateway's N-processes row is empty
     _workdir: tempfile.TemporaryDirectory[str] | None = None  # the composed supergraph
 
     def start(self) -> Stack:
@@ -109,12 +110,7 @@ class Stack:
                 )
                 self._add(server)
             if self.workers > 1:
-                settings = {**CACHE_OFF, **self.gateway_settings}
-                self._add(
-                    procs.gateway(
-                        weather, joke, settings=settings, name="workers", workers=self.workers
-                    )
-                )
+                self._start_workers(weather, joke)
             for threads in sorted(set(self.naive_threads)):
                 self._add(procs.naive(weather, joke, threads))
             self._start_peer(weather, joke)
@@ -122,6 +118,20 @@ class Stack:
             self.stop()
             raise
         return self
+
+    def _start_workers(self, weather: procs.Process, joke: procs.Process) -> None:
+        """The gateway with ``--workers N``; if it does not start, its row says why."""
+        settings = {**CACHE_OFF, **self.gateway_settings}
+        server = procs.gateway(
+            weather, joke, settings=settings, name="workers", workers=self.workers
+        )
+        try:
+            self._add(server)
+        except RuntimeError as error:
+            self.servers.pop(server.name, None)
+            server.stop()
+            last = str(error).strip().splitlines()[-1]
+            self.workers_missing = f"`python -m gateway --workers {self.workers}` failed: {last}"
 
     def _start_peer(self, weather: procs.Process, joke: procs.Process) -> None:
         """Compose the supergraph and start Hive Gateway; on any failure, say why instead."""
