@@ -84,6 +84,18 @@ class GatewaySettings(BaseSettings):
     # attacker enjoys and a developer wants (the GraphiQL page, introspection, "did you mean"
     # suggestions, queries over GET). Each one can still be set on its own; unset, it
     # follows the switch.
+    # Live subscriptions (docs/subscriptions.md): one shared poll per (city, lang, country)
+    # every refresh, pushed to subscribers only when what they selected changed; the joke
+    # rotates on its own clock. The bounds keep long-lived connections from piling up.
+    live_refresh_seconds: float = Field(default=60.0, ge=1)
+    live_joke_seconds: float = Field(default=300.0, ge=1)
+    live_linger_seconds: float = Field(default=5.0, ge=0)  # poller kept after the last leaves
+    live_max_connections: PositiveInt = 1000  # WebSocket + SSE connections, this process
+    live_max_subscriptions_per_connection: PositiveInt = 10
+    live_ping_seconds: PositiveFloat = 15.0  # WebSocket ping / SSE heartbeat
+    live_idle_timeout_seconds: PositiveFloat = 45.0  # WebSocket: nothing heard for this long
+    live_queue_size: PositiveInt = 8  # unsent updates per subscriber before it is dropped
+
     env: Literal["development", "production"] = Field(
         default="development", validation_alias=AliasChoices("CANADUCK_ENV", "GATEWAY_ENV")
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, TypedDict
 
 from fastapi import Depends, Request
+from starlette.requests import HTTPConnection
 
 from gateway.config import GatewaySettings
 from gateway.observability.metrics import Metrics
@@ -20,7 +21,8 @@ class State(TypedDict):
 
 
 # async: FastAPI runs a plain `def` dependency in its thread pool, a hop per request.
-async def get_upstreams(request: Request) -> Upstreams:
+# HTTPConnection: GraphQL's WebSocket route (subscriptions) needs the upstreams as well.
+async def get_upstreams(request: HTTPConnection) -> Upstreams:
     upstreams: Upstreams = request.state.upstreams
     return upstreams
 

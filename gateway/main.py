@@ -16,6 +16,8 @@ from gateway.dependencies import State
 from gateway.errors import Service
 from gateway.graphql.endpoint import mount_graphql
 from gateway.graphql.subgraph import mount_subgraph
+from gateway.live.gate import LiveGate
+from gateway.live.hub import LiveHub
 from gateway.observability import routes as operator_routes
 from gateway.observability.metrics import Metrics
 from gateway.observability.middleware import Observe
@@ -45,6 +47,7 @@ def create_app(
     settings = settings or GatewaySettings()
     transports = transports or {}
     metrics = Metrics()
+    live = LiveHub(settings)  # shared polling for subscriptions (gateway.live)
     configure_structlog()  # our events go through logging, as JSON under `python -m gateway`
 
     @asynccontextmanager
@@ -53,6 +56,7 @@ def create_app(
             upstreams = await Upstreams.open(stack, settings, transports, metrics)
             metrics.watch_breakers({u.service: u.breaker for u in upstreams})
             metrics.watch_cache_breaker(upstreams.cache.backend.breaker)
+            await live.open(stack, upstreams)
             yield {"settings": settings, "upstreams": upstreams, "metrics": metrics}
 
     app = FastAPI(
@@ -61,6 +65,8 @@ def create_app(
     install_problem_handlers(app, context=problem_context)
     # /graphql first: its fast endpoint is the innermost middleware.
     mount_graphql(app, settings)
+    # WebSocket and SSE streams on /graphql: counted and bounded apart from plain requests.
+    app.add_middleware(LiveGate, hub=live, max_connections=settings.live_max_connections)
     # Middleware added last runs first: Observe (metrics, the request log line) wraps the
     # request scope (ID, deadline, body cap, disconnects), which wraps everything else.
     app.add_middleware(

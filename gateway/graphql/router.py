@@ -20,12 +20,18 @@ from __future__ import annotations
 from typing import Any, TypeVar
 
 from fastapi import Depends, Request, Response
+from starlette.requests import HTTPConnection
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.schema import BaseSchema
 from strawberry.types import ExecutionResult
 
 from canaduck.problems import ApiError
 from gateway import context
+from gateway.graphql.live_transport import (
+    STREAM_TRANSPORTS,
+    SUBSCRIPTION_PROTOCOLS,
+    LiveTransportWSHandler,
+)
 from gateway.pages.graphiql import OfflineGraphQLRouter
 
 COMPLETED_HEADER = "X-Canaduck-Completed"
@@ -42,9 +48,12 @@ class PreflightRequired(ApiError):
     title = "Preflight header required"
 
 
-async def require_preflight_on_get(request: Request) -> None:
+async def require_preflight_on_get(request: HTTPConnection) -> None:
     """Refuse a GET query without a non-simple header (a possible cross-site request)."""
-    if request.method != "GET" or "query" not in request.query_params:
+    # HTTPConnection, not Request: the router's WebSocket route resolves this too.
+    if not isinstance(request, Request) or request.method != "GET":
+        return
+    if "query" not in request.query_params:
         return
     if not any(name in request.headers for name in PREFLIGHT_HEADERS):
         raise PreflightRequired(
@@ -64,12 +73,19 @@ def default_code(message: str) -> str:
 
 class GatewayGraphQLRouter(OfflineGraphQLRouter[ContextT, RootValueT]):
     def __init__(self, schema: BaseSchema, *, allow_queries_via_get: bool, **kwargs: Any) -> None:
+        live = getattr(schema, "subscription", None) is not None
+        if live:  # graphql-transport-ws and SSE, with the bounds of ``live_transport``
+            kwargs.setdefault("subscription_protocols", SUBSCRIPTION_PROTOCOLS)
+            kwargs.setdefault("max_subscriptions_per_connection", None)  # the handler's, coded
         super().__init__(
             schema,
             allow_queries_via_get=allow_queries_via_get,
             dependencies=[Depends(require_preflight_on_get)],
             **kwargs,
         )
+        if live:
+            self.graphql_transport_ws_handler_class = LiveTransportWSHandler
+            self.stream_transport_classes_by_protocol = STREAM_TRANSPORTS
 
     async def process_result(
         self, request: Request, result: ExecutionResult

@@ -218,12 +218,16 @@ class DocumentRules:
 
 def build_schema(settings: GatewaySettings, rules: DocumentRules | None = None) -> GatewaySchema:
     """The schema with the limits and switches ``settings`` asks for."""
+    # Imported here: the subscription types are built from this module's types.
+    from gateway.graphql.subscriptions import LiveResults, Subscription
+
     rules = rules or DocumentRules.from_settings(settings)
     # Order matters: hooks enter in list order and leave in reverse. DocumentLimits must
     # validate after ValidationCache (to replace its errors with one). Factories, not
     # instances (strawberry#4369); the parse/validation LRU caches live at module level.
     return GatewaySchema(
         query=Query,
+        subscription=Subscription,
         config=StrawberryConfig(disable_field_suggestions=not settings.field_suggestions_enabled),
         extensions=[
             lambda: MaxTokensLimiter(max_token_count=rules.max_tokens),
@@ -234,6 +238,7 @@ def build_schema(settings: GatewaySettings, rules: DocumentRules | None = None) 
             MaskUnexpectedErrors,
             OperationRecorder,
             Provenance,
+            LiveResults,  # extensions.sources and STALE_DATA on each subscription event
         ],
     )
 

@@ -3,7 +3,7 @@
     0 base        config, errors, context                 (and canaduck.*)
     1 upstream/   the services behind us: client, cache, breaker, retries
     2 leaves      observability.metrics, pages helpers (vendor, csp, static files)
-    3 plumbing    dependencies, request_scope, observability.middleware
+    3 plumbing    dependencies, request_scope, observability.middleware, live/
     4 front doors graphql/, rest/, pages (display, GraphiQL), observability.routes
     5 wiring      main, __main__, the assets CLI
 
@@ -34,7 +34,13 @@ LAYERS: list[tuple[int, tuple[str, ...]]] = [
     ),
     (
         3,
-        ("gateway.dependencies", "gateway.request_scope", "gateway.observability.middleware"),
+        (
+            "gateway.dependencies",
+            "gateway.request_scope",
+            "gateway.shedding",  # load shedding and the shutdown drain
+            "gateway.observability.middleware",
+            "gateway.live",  # shared polling for subscriptions, and its connection gate
+        ),
     ),
     (4, ("gateway.graphql", "gateway.rest", "gateway.pages", "gateway.observability.routes")),
     (5, ("gateway.main", "gateway.__main__", "gateway.assets")),

@@ -16,6 +16,7 @@ stays up in every mode and takes:
 Modes, with their parameters and defaults:
 
     healthy                    the real contract (weather for city "Nowhere" is a 404 problem)
+              temperature=21.2 the weather's temperature (a test changes it to see a push)
     dead                       service port closed (connection refused), its connections cut
     blackhole                  accept, read the request, never answer
     drip      interval=0.5     status line and headers at once, then the body 1 byte/interval
@@ -311,7 +312,10 @@ class Stub:
         if self.service == "weather" and request.path == "/weather":
             city = params.get("city", "")
             if city.casefold() != "nowhere":
-                return 200, weather_body(city, lang)
+                body = weather_body(city, lang)
+                if "temperature" in self.params:  # healthy, with a reading of the test's choice
+                    body["temperature"] = float(self.params["temperature"])
+                return 200, body
             return 404, _problem(404, "CITY_NOT_FOUND", f"No city named {city!r}.")
         return 404, _problem(404, "NOT_FOUND", "No such route.")
 

@@ -1,0 +1,1 @@
+"""Live subscriptions: shared upstream polling, pushed to subscribers on change."""
