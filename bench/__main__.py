@@ -103,8 +103,8 @@ def main(argv: list[str] | None = None) -> int:
         )
     elapsed = time.monotonic() - started
     placement = (
-        f"gateway and naive aggregator pinned to CPU {procs.SERVER_CPU}; stubs, load generator "
-        f"and bench on CPU {procs.LOAD_CPU} (taskset)"
+        f"gateway, naive aggregator and peer pinned to CPU {procs.SERVER_CPU}; stubs, load "
+        f"generator and bench on CPU {procs.LOAD_CPU} (taskset)"
         if pinned
         else "NOT pinned (needs taskset and 2 CPUs): every process shares every core"
     )

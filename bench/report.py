@@ -216,6 +216,7 @@ class PeerRow:
     ours: str  # rps, and p50 / slowest backend at c=1
     hive: str
     ratio: str  # rps / peer
+    cpu: str  # server CPU ms per request, Canaduck / Hive (steadier than rps on a busy host)
     target: str
     verdict: str  # "pass", "MISS", "info" or "n/a"
 
@@ -228,6 +229,11 @@ def _rps_p50(r: Results, key: str, slowest_ms: float, with_p50: bool) -> str:
         return f"{rps:.0f}"
     p50 = r.median(key, lambda m: m.load.p50_ms) or 0.0
     return f"{rps:.0f} (p50 {p50:.1f} ms = {p50 / slowest_ms:.2f}×)"
+
+
+def _cpu_pair(r: Results, ours: str, hive: str) -> str:
+    values = [r.median(key, lambda m: m.cpu_ms) for key in (ours, hive)]
+    return " / ".join("n/a" if v is None else f"{v:.2f}" for v in values)
 
 
 def _verdict(value: float | None, target: float, *, at_most: bool) -> str:
@@ -269,6 +275,7 @@ def peer_rows(r: Results) -> list[PeerRow]:
                         _rps_p50(r, ours_key, slowest, latency),
                         _rps_p50(r, hive_key, slowest, latency),
                         "n/a" if ratio is None else f"{ratio:.2f}",
+                        _cpu_pair(r, ours_key, hive_key),
                         target,
                         verdict,
                     )
@@ -282,6 +289,7 @@ def peer_rows(r: Results) -> list[PeerRow]:
             _rps_p50(r, "workers", max(CPU_BOUND_DELAYS), False),
             _rps_p50(r, "hive_workers", max(CPU_BOUND_DELAYS), False),
             "n/a" if workers_ratio is None else f"{workers_ratio:.2f}",
+            _cpu_pair(r, "workers", "hive_workers"),
             _target(PEER_GRAPHQL_TARGET, False) if r.workers > 1 else "--workers N",
             _verdict(workers_ratio, PEER_GRAPHQL_TARGET, at_most=False) if r.workers > 1 else "n/a",
         )
@@ -300,8 +308,18 @@ def peer_table(r: Results, version: str = "?") -> str:
     if r.workers_missing is not None:
         head += f"\nN-processes row missing: {r.workers_missing}"
     all_rows = peer_rows(r)
-    grid = [("scenario", "Canaduck rps", "Hive rps", "rps / peer", "target", "result")]
-    grid += [(x.scenario, x.ours, x.hive, x.ratio, x.target, x.verdict) for x in all_rows]
+    grid = [
+        (
+            "scenario",
+            "Canaduck rps",
+            "Hive rps",
+            "rps / peer",
+            "CPU ms/req C / H",
+            "target",
+            "result",
+        )
+    ]
+    grid += [(x.scenario, x.ours, x.hive, x.ratio, x.cpu, x.target, x.verdict) for x in all_rows]
     widths = [max(len(cells[i]) for cells in grid) for i in range(len(grid[0]))]
     lines = [
         "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip() for cells in grid
