@@ -9,6 +9,7 @@ from collections.abc import Sequence
 import uvicorn
 
 from canaduck.logs import LOG_FORMATS, configure_structlog, logging_config
+from canaduck.server import run
 
 LOG_LEVELS = ["critical", "error", "warning", "info", "debug"]
 
@@ -56,7 +57,8 @@ def serve(
     )
     configure_structlog()
     # factory=True: importing the module builds nothing; create_app() reads the environment.
-    uvicorn.run(
+    # canaduck.server.run is uvicorn.run plus the shutdown drain (for an app that has one).
+    config = uvicorn.Config(
         app_factory,
         factory=True,
         host=args.host,
@@ -70,3 +72,4 @@ def serve(
         access_log=access_log and not args.no_access_log,
         proxy_headers=False,
     )
+    run(config)

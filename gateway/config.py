@@ -45,6 +45,10 @@ class GatewaySettings(BaseSettings):
     # (httpx's read timeout is per chunk: a server dripping bytes defeats it alone). The
     # request deadline bounds the whole fan-out and must be the longer of the two.
     request_timeout_seconds: PositiveFloat = 3.0
+    # Load shedding: past this many requests in flight, answer 503 OVERLOADED at once
+    # (0 = no limit). Shutdown: after SIGTERM, fail readiness and keep serving this long.
+    max_in_flight: NonNegativeInt = 128
+    shutdown_drain_seconds: float = Field(default=5.0, ge=0)
     upstream_timeout_seconds: PositiveFloat = 2.5
     upstream_connect_timeout_seconds: PositiveFloat = 1.0
 
@@ -80,10 +84,6 @@ class GatewaySettings(BaseSettings):
     cache_breaker_failure_threshold: PositiveInt = 3
     cache_breaker_cooldown_seconds: PositiveFloat = 5.0
 
-    # One switch for a public deployment: CANADUCK_ENV=production turns off everything an
-    # attacker enjoys and a developer wants (the GraphiQL page, introspection, "did you mean"
-    # suggestions, queries over GET). Each one can still be set on its own; unset, it
-    # follows the switch.
     # Live subscriptions (docs/subscriptions.md): one shared poll per (city, lang, country)
     # every refresh, pushed to subscribers only when what they selected changed; the joke
     # rotates on its own clock. The bounds keep long-lived connections from piling up.
@@ -96,6 +96,10 @@ class GatewaySettings(BaseSettings):
     live_idle_timeout_seconds: PositiveFloat = 45.0  # WebSocket: nothing heard for this long
     live_queue_size: PositiveInt = 8  # unsent updates per subscriber before it is dropped
 
+    # One switch for a public deployment: CANADUCK_ENV=production turns off everything an
+    # attacker enjoys and a developer wants (the GraphiQL page, introspection, "did you mean"
+    # suggestions, queries over GET). Each one can still be set on its own; unset, it
+    # follows the switch.
     env: Literal["development", "production"] = Field(
         default="development", validation_alias=AliasChoices("CANADUCK_ENV", "GATEWAY_ENV")
     )

@@ -23,9 +23,14 @@ from gateway.observability.metrics import Metrics
 from gateway.observability.middleware import Observe
 from gateway.pages import display
 from gateway.pages.static_files import STATIC_URL, StaticAssets
-from gateway.request_scope import RequestScope
+from gateway.request_scope import BACKSTOP_GRACE_SECONDS, RequestScope
 from gateway.rest import routes as rest_routes
+from gateway.shedding import Drain, LoadShedder
 from gateway.upstream.services import Upstreams
+
+# After the drain, how long past its deadline a request in flight may take to finish (its
+# backstop answers at deadline + BACKSTOP_GRACE_SECONDS), before uvicorn cancels it.
+DRAIN_GRACE_SECONDS = BACKSTOP_GRACE_SECONDS + 0.5
 
 DESCRIPTION = """\
 One GraphQL schema over the Canaduck weather and joke services.
@@ -75,6 +80,14 @@ def create_app(
         max_body_bytes=settings.max_request_body_bytes,
     )
     app.add_middleware(Observe, metrics=metrics)
+    # Outermost of all: a shed request costs no request scope, no log line, no routing.
+    drain = Drain(
+        seconds=settings.shutdown_drain_seconds,
+        grace_seconds=settings.request_timeout_seconds + DRAIN_GRACE_SECONDS,
+    )
+    app.add_middleware(
+        LoadShedder, max_in_flight=settings.max_in_flight, metrics=metrics, drain=drain
+    )
     app.include_router(operator_routes.router)
     app.include_router(rest_routes.router)
     app.include_router(display.router)

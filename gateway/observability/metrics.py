@@ -9,9 +9,10 @@ never by the client-chosen ``operationName``, which only goes to the log line.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Mapping
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, ProcessCollector
 
 from gateway.upstream.breaker import BreakerState, CircuitBreaker
 
@@ -67,6 +68,18 @@ class Metrics:
             ["service"],
             registry=r,
         )
+        self.shed_requests = Counter(
+            "canaduck_shed_requests",
+            "Requests answered 503 OVERLOADED at once, past GATEWAY_MAX_IN_FLIGHT",
+            ["door"],
+            registry=r,
+        )
+        # For the soak and for operators: tasks that pile up are a leak in the making.
+        self.asyncio_tasks = Gauge(
+            "canaduck_asyncio_tasks", "asyncio tasks alive in this process", registry=r
+        )
+        self.asyncio_tasks.set_function(_task_count)
+        ProcessCollector(registry=r)  # process_open_fds, process_resident_memory_bytes, ...
         self.cache_errors = Counter(
             "canaduck_cache_errors",
             "Cache calls that failed or timed out (each read as a miss)",
@@ -88,6 +101,9 @@ class Metrics:
         if breaker is not None:
             self.cache_breaker_state.set_function(_state_reader(breaker))
 
+    def shed(self, door: str) -> None:
+        self.shed_requests.labels(door).inc()
+
     def cache_error(self, operation: str) -> None:
         self.cache_errors.labels(operation).inc()
 
@@ -101,6 +117,13 @@ class Metrics:
 
     def retry(self, service: str) -> None:
         self.upstream_retries.labels(service).inc()
+
+
+def _task_count() -> float:
+    try:
+        return len(asyncio.all_tasks())
+    except RuntimeError:  # no running loop (a scrape outside the server)
+        return 0
 
 
 def _state_reader(breaker: CircuitBreaker) -> Callable[[], float]:

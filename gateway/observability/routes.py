@@ -1,15 +1,16 @@
-"""Operator endpoints: liveness (``/health``) and readiness (``/ready``)."""
+"""Operator endpoints: liveness (``/health``), readiness (``/ready``) and ``/metrics``."""
 
 from __future__ import annotations
 
 import asyncio
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from gateway.dependencies import MetricsDep, UpstreamsDep
+from gateway.shedding import Drain
 from gateway.upstream.breaker import BreakerState
 from gateway.upstream.client import CallOutcome, Upstream
 
@@ -41,10 +42,19 @@ async def health() -> dict[str, str]:
 
 @router.get(
     "/ready",
-    summary="Readiness: 200 when at least one upstream is usable.",
-    responses={503: {"description": "No upstream is usable", "content": {"application/json": {}}}},
+    summary="Readiness: 200 when at least one upstream is usable and no shutdown has begun.",
+    responses={
+        503: {
+            "description": "No upstream is usable, or the gateway is draining",
+            "content": {"application/json": {}},
+        }
+    },
 )
-async def ready(upstreams: UpstreamsDep) -> JSONResponse:
+async def ready(upstreams: UpstreamsDep, request: Request) -> JSONResponse:
+    drain: Drain | None = getattr(request.state, "drain", None)
+    if drain is not None and drain.draining:
+        # Shutting down: load balancers must stop routing here now (no probe needed).
+        return JSONResponse({"status": "draining"}, status_code=503)
     reports, cache = await asyncio.gather(
         asyncio.gather(*(_report(upstream) for upstream in upstreams)),
         upstreams.cache.health(),

@@ -1,0 +1,112 @@
+"""uvicorn's server, with a drain between the first SIGTERM and the shutdown.
+
+uvicorn alone stops accepting connections ~0.1 s after SIGTERM (``Server.handle_exit``
+sets ``should_exit``; ``main_loop`` notices on its next tick; ``shutdown`` closes the
+listeners). A load balancer that still routes here then gets refused connections. An app
+opts in to a drain by putting an object with ``seconds``, ``grace_seconds`` and
+``start()`` in its lifespan state under ``"drain"`` (the gateway: ``gateway.shedding``).
+Then the timeline is:
+
+    t = 0             SIGTERM (or SIGINT): drain.start(). The app fails readiness and
+                      asks clients to close kept-alive connections; it goes on serving.
+    t = seconds       uvicorn's own shutdown: stop accepting, close idle connections, wait
+                      up to ``grace_seconds`` for requests in flight (each bounded by its
+                      own deadline), then the lifespan shutdown closes the pools.
+    exit              the signal is re-raised, as uvicorn does (status -15 for SIGTERM).
+
+A second SIGTERM or SIGINT, at any point, exits at once. An app with no drain gets
+uvicorn's behaviour unchanged.
+
+Workers (``--workers N``): uvicorn's supervisor builds each worker's server itself
+(``uvicorn.supervisors.multiprocess.Process.server`` makes a plain ``Server``), so
+``run`` swaps in this class there: the supervisor forwards SIGTERM to every worker and
+waits for it, and each worker drains on its own.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import time
+from types import FrameType
+from typing import Protocol
+
+import uvicorn
+from uvicorn.supervisors import multiprocess
+
+DRAIN_STATE_KEY = "drain"
+STARTUP_FAILURE = 3  # uvicorn's exit status when the app did not start
+
+logger = logging.getLogger("uvicorn.error")
+
+
+class Drainable(Protocol):
+    @property
+    def seconds(self) -> float: ...
+
+    @property
+    def grace_seconds(self) -> float: ...
+
+    def start(self) -> None: ...
+
+
+class DrainingServer(uvicorn.Server):
+    def __init__(self, config: uvicorn.Config) -> None:
+        super().__init__(config)
+        self._drain_until: float | None = None
+
+    def _drain(self) -> Drainable | None:
+        state = getattr(getattr(self, "lifespan", None), "state", None) or {}
+        drain: Drainable | None = state.get(DRAIN_STATE_KEY)
+        return drain if self.started else None
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        drain = self._drain()
+        if self._drain_until is not None or self.should_exit:
+            # A second signal: the operator means it. No more waiting.
+            logger.info("Second signal: exiting now")
+            super().handle_exit(sig, frame)
+            self.force_exit = True
+            return
+        if drain is None:
+            super().handle_exit(sig, frame)
+            return
+        drain.start()
+        if self.config.timeout_graceful_shutdown is None:
+            self.config.timeout_graceful_shutdown = math.ceil(drain.grace_seconds)
+        self._captured_signals.append(sig)  # re-raised on exit, as uvicorn does
+        self._drain_until = time.monotonic() + drain.seconds
+        logger.info(
+            "Draining for %.1f s: readiness fails, requests are still served",
+            drain.seconds,
+        )
+
+    async def on_tick(self, counter: int) -> bool:
+        if self._drain_until is not None and time.monotonic() >= self._drain_until:
+            self.should_exit = True
+        return await super().on_tick(counter)
+
+
+class _DrainingProcess(multiprocess.Process):
+    @property
+    def server(self) -> uvicorn.Server:
+        if self._server is None:
+            self._server = DrainingServer(config=self.config)
+        return self._server
+
+
+def run(config: uvicorn.Config) -> None:
+    """Serve ``config`` as ``uvicorn.run`` would (one process, or ``config.workers``),
+    with the drain."""
+    if config.workers > 1:
+        # The supervisor makes every worker (and each replacement) with this name.
+        multiprocess.Process = _DrainingProcess  # type: ignore[misc]
+        sock = config.bind_socket()
+        multiprocess.Multiprocess(config, sockets=[sock]).run()
+        return
+    server = DrainingServer(config)
+    with contextlib.suppress(KeyboardInterrupt):  # uvicorn.run swallows it too
+        server.run()
+    if not server.started:
+        raise SystemExit(STARTUP_FAILURE)
