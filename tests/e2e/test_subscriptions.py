@@ -1,0 +1,215 @@
+"""Subscriptions end to end: real gateway processes, gql's WebSocket client, plain SSE."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Iterator
+from contextlib import AbstractContextManager
+
+import httpx
+import pytest
+import websockets
+
+from tests.e2e.live import (
+    REFRESH_SECONDS,
+    WEATHER,
+    live_gateway,
+    sse_events,
+    subscribers,
+    ws_url,
+)
+from tests.support.processes import ServiceProcess, StubProcess, free_port
+from tests.support.redis import REDIS_URL
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(120)]
+
+SUBSCRIBERS = 200
+
+
+@pytest.fixture(autouse=True)
+def healthy_stubs(weather_stub: StubProcess, joke_stub: StubProcess) -> Iterator[None]:
+    """Each test starts from healthy stubs with nothing counted."""
+    weather_stub.reset()
+    joke_stub.reset()
+    yield
+    weather_stub.reset()
+
+
+async def test_many_subscribers_share_one_poll_and_all_hear_a_change(
+    weather_stub: StubProcess, joke_stub: StubProcess
+) -> None:
+    """200 WebSocket subscribers to one city cost one weather call per interval, hear
+    nothing while the value holds, and all get a new temperature within an interval + 1 s."""
+    with live_gateway(weather_stub, joke_stub) as gateway:
+        async with subscribers(ws_url(gateway), WEATHER % "Rodez", SUBSCRIBERS) as inboxes:
+            weather_stub.control.post("/__reset").raise_for_status()
+            window_started = time.monotonic()
+            await asyncio.sleep(4 * REFRESH_SECONDS)
+            calls = weather_stub.stats()["calls"]
+            window = time.monotonic() - window_started
+            assert calls <= window / REFRESH_SECONDS + 1, (calls, window)
+            assert all(len(inbox.events) == 1 for inbox in inboxes), "pushed an unchanged value"
+
+            weather_stub.set_mode("healthy", temperature=30.5)
+            changed_at = time.monotonic()
+            async with asyncio.timeout(REFRESH_SECONDS + 5):
+                await asyncio.gather(*(inbox.wait_for(2) for inbox in inboxes))
+            latencies = [inbox.events[1][0] - changed_at for inbox in inboxes]
+    assert all(inbox.temperatures()[:2] == [21.2, 30.5] for inbox in inboxes)
+    print(
+        f"\n{SUBSCRIBERS} subscribers: {calls} weather calls in {window:.1f} s; "
+        f"change heard after {min(latencies):.2f}..{max(latencies):.2f} s"
+    )
+    assert max(latencies) <= REFRESH_SECONDS + 1
+
+
+async def test_sse_streams_to_a_plain_http_client(
+    weather_stub: StubProcess, joke_stub: StubProcess
+) -> None:
+    """POST /graphql with Accept: text/event-stream streams `next` events, sources included."""
+    query = 'subscription { fullinfo(city: "Honolulu") { city weather { temperature } joke } }'
+    with live_gateway(weather_stub, joke_stub) as gateway:
+        async with httpx.AsyncClient(timeout=10) as client:
+            events = asyncio.create_task(sse_events(client, f"{gateway.url}/graphql", query, 2))
+            await asyncio.sleep(1.5 * REFRESH_SECONDS)
+            weather_stub.set_mode("healthy", temperature=-3.0)
+            first, second = await asyncio.wait_for(events, 10)
+    assert first["data"]["fullinfo"]["weather"] == {"temperature": 21.2}
+    assert second["data"]["fullinfo"]["weather"] == {"temperature": -3.0}
+    assert second["data"]["fullinfo"]["joke"]
+    assert set(second["extensions"]["sources"]) == {"weather", "joke"}
+
+
+async def test_an_upstream_failure_is_an_error_event_and_the_stream_goes_on(
+    weather_stub: StubProcess, joke_stub: StubProcess
+) -> None:
+    """A weather outage arrives as an event with the error's code; recovery follows on the
+    same stream."""
+    query = 'subscription { weather(city: "Oslo") { temperature } }'
+    with live_gateway(weather_stub, joke_stub, cache_max_stale_seconds=0) as gateway:
+        async with httpx.AsyncClient(timeout=15) as client:
+            events = asyncio.create_task(sse_events(client, f"{gateway.url}/graphql", query, 3))
+            await asyncio.sleep(1.5 * REFRESH_SECONDS)
+            weather_stub.set_mode("status", status=503)
+            await asyncio.sleep(2.5 * REFRESH_SECONDS)
+            weather_stub.set_mode("healthy", temperature=4.0)
+            first, failed, recovered = await asyncio.wait_for(events, 10)
+    assert first["data"]["weather"] == {"temperature": 21.2}
+    assert failed["data"]["weather"] is None
+    assert failed["errors"][0]["extensions"]["code"] == "UPSTREAM_UNAVAILABLE"
+    assert failed["errors"][0]["path"] == ["weather"]
+    assert recovered["data"]["weather"] == {"temperature": 4.0}
+
+
+async def test_a_stale_value_is_flagged(weather_stub: StubProcess, joke_stub: StubProcess) -> None:
+    """When the weather fails and the cache still has a reading, the event says STALE_DATA."""
+    query = 'subscription { fullinfo(city: "Lima") { weather { temperature } } }'
+    with live_gateway(weather_stub, joke_stub, cache_max_stale_seconds=600) as gateway:
+        async with httpx.AsyncClient(timeout=15) as client:
+            events = asyncio.create_task(sse_events(client, f"{gateway.url}/graphql", query, 2))
+            await asyncio.sleep(1.5 * REFRESH_SECONDS)
+            weather_stub.set_mode("status", status=500)
+            first, stale = await asyncio.wait_for(events, 10)
+    assert stale["data"] == first["data"]
+    [error] = stale["errors"]
+    assert error["extensions"]["code"] == "STALE_DATA"
+    assert error["path"] == ["fullinfo", "weather"]
+
+
+async def test_the_subscription_over_the_limit_is_refused_with_a_reason(
+    weather_stub: StubProcess, joke_stub: StubProcess
+) -> None:
+    """With a limit of 2 per connection, the third subscribe gets TOO_MANY_SUBSCRIPTIONS."""
+    with live_gateway(weather_stub, joke_stub, live_max_subscriptions_per_connection=2) as gateway:
+        async with websockets.connect(
+            ws_url(gateway), subprotocols=[websockets.Subprotocol("graphql-transport-ws")]
+        ) as ws:
+            await ws.send(json.dumps({"type": "connection_init"}))
+            assert json.loads(await ws.recv())["type"] == "connection_ack"
+            for n in (1, 2, 3):
+                payload = {"query": WEATHER % f"City{n}"}
+                await ws.send(json.dumps({"id": str(n), "type": "subscribe", "payload": payload}))
+            async with asyncio.timeout(10):
+                while True:
+                    message = json.loads(await ws.recv())
+                    if message["type"] == "error":
+                        break
+    assert message["id"] == "3"
+    [error] = message["payload"]
+    assert error["extensions"]["code"] == "TOO_MANY_SUBSCRIPTIONS"
+    assert "limit 2" in error["message"]
+
+
+async def test_a_client_that_stops_reading_is_disconnected_with_a_reason(
+    weather_stub: StubProcess, joke_stub: StubProcess
+) -> None:
+    """A WebSocket client that subscribes and then reads nothing (so answers no ping) is
+    closed with 4000 and a reason, in about the idle timeout."""
+    with live_gateway(
+        weather_stub, joke_stub, live_ping_seconds=0.5, live_idle_timeout_seconds=2
+    ) as gateway:
+        async with websockets.connect(
+            ws_url(gateway), subprotocols=[websockets.Subprotocol("graphql-transport-ws")]
+        ) as ws:
+            await ws.send(json.dumps({"type": "connection_init"}))
+            payload = {"query": WEATHER % "Rodez"}
+            await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": payload}))
+            started = time.monotonic()
+            await asyncio.wait_for(ws.wait_closed(), 15)  # never calls recv()
+            closed_after = time.monotonic() - started
+    assert ws.close_code == 4000
+    assert "Idle timeout" in (ws.close_reason or "")
+    print(f"\nstalled reader closed after {closed_after:.1f} s")
+
+
+def replicas(
+    weather: StubProcess, joke: StubProcess, cache_url: str, prefix: str
+) -> tuple[AbstractContextManager[ServiceProcess], AbstractContextManager[ServiceProcess]]:
+    env = {"CACHE_URL": cache_url, "GATEWAY_CACHE_KEY_PREFIX": prefix}
+    return (
+        live_gateway(weather, joke, extra_env=env),
+        live_gateway(weather, joke, extra_env=env),
+    )
+
+
+async def test_two_replicas_on_one_redis_poll_once_per_interval_between_them(
+    weather_stub: StubProcess, joke_stub: StubProcess, redis_prefix: str
+) -> None:
+    """Subscribers on two gateway processes sharing Redis cost one weather call per
+    interval in all, and both sides hear a change."""
+    first, second = replicas(weather_stub, joke_stub, REDIS_URL, redis_prefix)
+    with first as one, second as two:
+        async with (
+            subscribers(ws_url(one), WEATHER % "Rodez", 20) as on_one,
+            subscribers(ws_url(two), WEATHER % "Rodez", 20) as on_two,
+        ):
+            weather_stub.control.post("/__reset").raise_for_status()
+            started = time.monotonic()
+            await asyncio.sleep(5 * REFRESH_SECONDS)
+            calls = weather_stub.stats()["calls"]
+            window = time.monotonic() - started
+            weather_stub.set_mode("healthy", temperature=12.0)
+            async with asyncio.timeout(REFRESH_SECONDS + 5):
+                await asyncio.gather(*(inbox.wait_for(2) for inbox in [*on_one, *on_two]))
+    print(f"\ntwo replicas on Redis: {calls} weather calls in {window:.1f} s")
+    assert calls <= window / REFRESH_SECONDS + 1, (calls, window)
+    assert all(inbox.temperatures()[1] == 12.0 for inbox in [*on_one, *on_two])
+
+
+async def test_with_redis_down_each_replica_polls_on_its_own(
+    weather_stub: StubProcess, joke_stub: StubProcess
+) -> None:
+    """With CACHE_URL pointing at a dead Redis, both replicas still push changes."""
+    dead_redis = f"redis://127.0.0.1:{free_port()}/0"
+    first, second = replicas(weather_stub, joke_stub, dead_redis, "canaduck-test-dead:")
+    with first as one, second as two:
+        async with (
+            subscribers(ws_url(one), WEATHER % "Rodez", 5) as on_one,
+            subscribers(ws_url(two), WEATHER % "Rodez", 5) as on_two,
+        ):
+            weather_stub.set_mode("healthy", temperature=8.5)
+            async with asyncio.timeout(REFRESH_SECONDS + 5):
+                await asyncio.gather(*(inbox.wait_for(2) for inbox in [*on_one, *on_two]))
+    assert all(inbox.temperatures()[:2] == [21.2, 8.5] for inbox in [*on_one, *on_two])
