@@ -136,14 +136,20 @@ def stop_router(router: Router) -> None:
 
 
 @pytest.fixture(scope="module")
+def hive_gateway() -> None:
+    """Node and Hive Gateway are installed: skip at once without them (fail in CI)."""
+    require_node("hive-gateway")
+
+
+@pytest.fixture(scope="module")
 def supergraph(
+    hive_gateway: None,
     weather_stub: StubProcess,
     joke_stub: StubProcess,
     canaduck: ServiceProcess,
     sites: ServiceProcess,
 ) -> Iterator[Supergraph]:
-    """The router over Canaduck and the sites subgraph (skips without Node, fails in CI)."""
-    require_node("hive-gateway")
+    """The router over Canaduck and the sites subgraph."""
     with tempfile.TemporaryDirectory(prefix="supergraph-") as tmp:
         directory = Path(tmp)
         subgraphs = []
