@@ -27,6 +27,7 @@ pytestmark = pytest.mark.e2e
 
 DELAY_MS = 50.0  # large next to scheduling noise, small enough for a quick test
 R_LAT_BOUND = 1.3  # issue 7's loose CI bound (the bench's target is 1.10)
+PEER_R_LAT_BOUND = 1.5  # the peer overlaps its calls: halfway between 1 D and 2 D
 BODY = fullinfo_body("Rodez").encode()
 
 
@@ -146,14 +147,19 @@ def test_peer_answers_the_gateways_fullinfo_with_the_same_data(
 def test_peer_fetches_both_services_concurrently(
     hive: procs.Process, stubs: tuple[procs.Process, procs.Process]
 ) -> None:
-    """The peer's fullinfo also costs about one delay, with one call to each service."""
+    """The peer's fullinfo also overlaps its two calls, with one call to each service.
+
+    The bound is the peer's, not a product target: nearer one delay than two (calling in
+    turn costs 2 D), with room for V8 warming up and an unpinned Node on a busy machine."""
     before = [_calls(stub) for stub in stubs]
-    _load(hive, concurrency=1, requests=5)
+    _load(hive, concurrency=1, requests=20)
     result = _load(hive, concurrency=1, requests=30)
     assert result.errors == 0
     assert result.requests == 30
-    assert result.p50_ms / DELAY_MS <= R_LAT_BOUND, f"peer R_lat = {result.p50_ms / DELAY_MS:.2f}"
-    assert [_calls(stub) - n for stub, n in zip(stubs, before, strict=True)] == [35, 35]
+    assert result.p50_ms / DELAY_MS <= PEER_R_LAT_BOUND, (
+        f"peer R_lat = {result.p50_ms / DELAY_MS:.2f}"
+    )
+    assert [_calls(stub) - n for stub, n in zip(stubs, before, strict=True)] == [50, 50]
 
 
 def test_peer_rows_say_why_they_are_empty() -> None:
