@@ -60,8 +60,8 @@ class TooManyEntities(ApiError):
 
     def __init__(self, count: int, maximum: int) -> None:
         super().__init__(
-            f"{count} entity representations in one request. Allowed: {maximum} "
-            "(GATEWAY_MAX_ENTITIES); the router should split its _entities fetches.",
+            f"{count} entity representations in one request. "
+            f"Allowed: {maximum} (GATEWAY_MAX_ENTITIES).",
             extra={"count": count, "maximum": maximum},
         )
 

@@ -50,6 +50,13 @@ class Query:
     def sites(self) -> list[Site]:
         return [Site(id=strawberry.ID(i), name=name, city=City(name=c)) for i, name, c in SITES]
 
+    @strawberry.field(description="`count` sites over `cities` distinct cities (for bounds).")
+    def many_sites(self, count: int, cities: int) -> list[Site]:
+        return [
+            Site(id=strawberry.ID(str(n)), name=f"Site {n}", city=City(name=f"Ville {n % cities}"))
+            for n in range(count)
+        ]
+
 
 schema = federation.Schema(query=Query, federation_version="2.9")
 

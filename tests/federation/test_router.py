@@ -97,3 +97,26 @@ def test_one_joke_call_serves_every_site(fresh: Supergraph) -> None:
     """All sites share the query's one joke call (a joke per language, per request)."""
     ask(fresh)
     assert fresh.joke.stats()["calls"] == 1
+
+
+def many_sites(supergraph: Supergraph, count: int, cities: int) -> dict[str, Any]:
+    """``count`` sites over ``cities`` distinct cities, with their weather and joke."""
+    query = "{ manySites(count: %d, cities: %d) { city { weather { temperature } joke } } }"
+    return ask(supergraph, query % (count, cities))
+
+
+def test_the_router_sends_each_distinct_city_once(fresh: Supergraph) -> None:
+    """500 sites in 50 cities fit the 100-entity maximum: all answered, 50 weather calls."""
+    body = many_sites(fresh, 500, 50)
+    assert "errors" not in body
+    assert all(site["city"]["weather"] for site in body["data"]["manySites"])
+    assert fresh.weather.stats()["calls"] == 50
+
+
+def test_above_the_entity_maximum_nothing_is_called(fresh: Supergraph) -> None:
+    """101 distinct cities: every city's fields are null with TOO_MANY_ENTITIES, no call made."""
+    body = many_sites(fresh, 101, 101)
+    assert all(site["city"]["weather"] is None for site in body["data"]["manySites"])
+    assert {error["extensions"]["code"] for error in body["errors"]} == {"TOO_MANY_ENTITIES"}
+    assert fresh.weather.stats()["calls"] == 0
+    assert fresh.joke.stats()["calls"] == 0
