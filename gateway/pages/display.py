@@ -1,10 +1,13 @@
 """``/display``: a wall-screen page showing the weather and a joke for rotating cities.
 
 The page is plain HTML, CSS and JavaScript shipped in the package (``templates/display.html``
-and ``static/display/``): no CDN, no build step. Its script sends one ``POST /graphql`` per
-refresh, for one city at a time, with :data:`DISPLAY_QUERY`, which selects only the fields
-the page shows. The server renders nothing but the page's settings into ``data-``
-attributes, after checking them like any other input.
+and ``static/display/``): no CDN, no build step. Its script follows the city on screen live
+with :data:`DISPLAY_SUBSCRIPTION` over a WebSocket (graphql-transport-ws: the gateway pushes
+only changes) and moves to the next city every refresh; when the WebSocket fails it polls
+instead, one ``POST /graphql`` per refresh with :data:`DISPLAY_QUERY`. Both select only the
+fields the page shows. The footer says which of the two it is doing ("live" or "polling").
+The server renders nothing but the page's settings into ``data-`` attributes, after checking
+them like any other input.
 """
 
 from __future__ import annotations
@@ -42,6 +45,8 @@ query Display($city: String!, $lang: Lang!) {
     joke
   }
 }"""
+
+DISPLAY_SUBSCRIPTION = DISPLAY_QUERY.replace("query Display(", "subscription DisplayLive(", 1)
 
 _TEXT = {
     Lang.FR: {
@@ -92,6 +97,7 @@ def render_page(cities: list[str], lang: Lang, refresh_seconds: int) -> str:
         "cities": json.dumps(cities, ensure_ascii=False),
         "refresh": str(refresh_seconds),
         "query": DISPLAY_QUERY,
+        "subscription": DISPLAY_SUBSCRIPTION,
         "endpoint": GRAPHQL_ENDPOINT,
         **_TEXT[lang],
     }

@@ -20,7 +20,11 @@ pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 TEMPERATURE = re.compile(r"^-?\d+°C$")
 
 
-def open_display(tab: Tab, stack: Stack, query: str = "city=Rodez") -> None:
+def open_display(tab: Tab, stack: Stack, query: str = "city=Rodez", *, live: bool = False) -> None:
+    """Open the page and wait for its first update. Unless ``live``, its WebSocket is
+    refused, so the page polls (one POST per refresh, which these tests intercept)."""
+    if not live:
+        tab.page.route_web_socket("**/graphql", lambda socket: socket.close())
     tab.page.goto(f"{stack.gateway.url}/display?{query}")
     wait_for_update(tab, 1)
 

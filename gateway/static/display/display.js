@@ -1,4 +1,7 @@
-// Canaduck wall display: one POST /graphql per refresh, for the next city in turn.
+// Canaduck wall display: the city on screen is followed live (a GraphQL subscription over
+// WebSocket, graphql-transport-ws: the gateway pushes only changes), and the next city comes
+// every refresh. When the WebSocket cannot be opened or drops, the page polls instead: one
+// POST /graphql per refresh, and tries the WebSocket again at the next refresh.
 // Settings come from the <body> data- attributes the gateway rendered. No dependencies.
 "use strict";
 
@@ -10,6 +13,7 @@
     refreshMs: Number(body.dataset.refreshSeconds) * 1000,
     endpoint: body.dataset.endpoint,
     query: body.dataset.query,
+    subscription: body.dataset.subscription,
   };
   const requestTimeoutMs = Math.min(15000, config.refreshMs * 0.8);
   // Older than this, the gateway's own cache age is worth telling (fresh data says nothing).
@@ -33,6 +37,8 @@
         minutes < 1 ? "Données de moins d’une minute" : `Données d’il y a ${minutes} min`,
       simulated: "Relevé simulé",
       source: (name) => `Source : ${name}`,
+      live: "En direct",
+      polling: "Actualisation périodique",
     },
     en: {
       cities: "Cities shown",
@@ -50,6 +56,8 @@
       age: (minutes) => (minutes < 1 ? "Data under a minute old" : `Data ${minutes} min old`),
       simulated: "Simulated reading",
       source: (name) => `Source: ${name}`,
+      live: "Live",
+      polling: "Periodic refresh",
     },
   }[config.lang];
 
@@ -86,6 +94,7 @@
     notice: $("notice"),
     freshness: $("freshness"),
     source: $("source"),
+    mode: $("mode"),
     progress: $("progress"),
   };
 
@@ -305,10 +314,104 @@
     else notice("");
   }
 
-  async function update() {
-    state.index = (state.index + 1) % config.cities.length;
-    const city = config.cities[state.index];
-    restartProgress();
+  function counted() {
+    state.updates += 1;
+    body.dataset.updates = String(state.updates); // lets a test (or a curious operator) follow
+    tick();
+  }
+
+  function showMode(mode) {
+    body.dataset.mode = mode;
+    view.mode.textContent = TEXT[mode];
+  }
+
+  // The live connection: one WebSocket, one subscription at a time (the city on screen).
+  const live = { socket: null, ready: false, city: null, id: 0 };
+  const connectTimeoutMs = 5000;
+
+  function connectLive() {
+    return new Promise((resolve) => {
+      let settled = false;
+      const settle = (ok) => {
+        if (!settled) {
+          settled = true;
+          resolve(ok);
+        }
+      };
+      let socket;
+      try {
+        const scheme = location.protocol === "https:" ? "wss:" : "ws:";
+        socket = new WebSocket(`${scheme}//${location.host}${config.endpoint}`, "graphql-transport-ws");
+      } catch (error) {
+        console.warn("canaduck display: no WebSocket", error);
+        settle(false);
+        return;
+      }
+      const timer = setTimeout(() => {
+        settle(false);
+        socket.close();
+      }, connectTimeoutMs);
+      socket.onopen = () => socket.send(JSON.stringify({ type: "connection_init" }));
+      socket.onmessage = (event) => {
+        let message;
+        try {
+          message = JSON.parse(event.data);
+        } catch {
+          return;
+        }
+        if (message.type === "connection_ack") {
+          clearTimeout(timer);
+          live.socket = socket;
+          live.ready = true;
+          showMode("live");
+          settle(true);
+        } else if (message.type === "ping") {
+          socket.send(JSON.stringify({ type: "pong" }));
+        } else if (message.type === "next" && message.id === String(live.id) && live.city) {
+          apply(live.city, message.payload);
+          counted();
+        } else if (message.type === "error" && message.id === String(live.id)) {
+          dropLive(); // refused (a limit, say): poll until the next attempt
+        }
+      };
+      socket.onclose = () => {
+        clearTimeout(timer);
+        settle(false);
+        if (live.socket === socket) dropLive();
+      };
+    });
+  }
+
+  function dropLive() {
+    const socket = live.socket;
+    live.socket = null;
+    live.ready = false;
+    live.city = null;
+    showMode("polling");
+    if (socket && socket.readyState <= 1) socket.close();
+  }
+
+  function follow(city) {
+    if (live.city === city) return; // already followed: changes arrive on their own
+    if (live.city !== null) {
+      live.socket.send(JSON.stringify({ id: String(live.id), type: "complete" }));
+    }
+    live.id += 1;
+    live.city = city;
+    live.socket.send(
+      JSON.stringify({
+        id: String(live.id),
+        type: "subscribe",
+        payload: {
+          query: config.subscription,
+          operationName: "DisplayLive",
+          variables: { city, lang: config.lang.toUpperCase() },
+        },
+      }),
+    );
+  }
+
+  async function poll(city) {
     try {
       apply(city, await ask(city));
     } catch (error) {
@@ -317,13 +420,25 @@
       showLastKnown(city, false); // else the previous city stays, with its age
       notice(TEXT.offline);
     }
-    state.updates += 1;
-    body.dataset.updates = String(state.updates); // lets a test (or a curious operator) follow
-    tick();
+    counted();
+  }
+
+  async function update() {
+    state.index = (state.index + 1) % config.cities.length;
+    const city = config.cities[state.index];
+    restartProgress();
+    if (!live.ready && config.subscription) await connectLive();
+    if (live.ready) {
+      if (live.city !== city) showLastKnown(city, false); // until its first event arrives
+      follow(city);
+    } else {
+      await poll(city);
+    }
     setTimeout(update, config.refreshMs);
   }
 
   setLabels();
+  showMode("polling");
   tick();
   setInterval(tick, 10000);
   update();
