@@ -5,13 +5,17 @@ Grammar (Traefik v3, https://doc.traefik.io/traefik/routing/routers/#rule)::
     expr    := and ( "||" and )*
     and     := unary ( "&&" unary )*
     unary   := "!" unary | "(" expr ")" | matcher
-    matcher := Name "(" string ")"        # v3 matchers take exactly one argument
+    matcher := Name "(" string ")"        # v3 matchers take exactly one argument...
+             | Header "(" string "," string ")"   # ...but the header matchers, which take two
     string  := `...` | "..."
 
 Supported matchers: ``Path`` (exact path), ``PathPrefix`` (string prefix of the path),
-``Host`` (case-insensitive, port ignored) and ``Method``. Anything else raises
-:class:`RuleError`, so a rule this evaluator cannot judge fails the tests instead of being
-guessed at. The query string never takes part in matching (Traefik matches the path).
+``Host`` (case-insensitive, port ignored), ``Method``, ``Header`` (a value equal to the given
+one, header name case-insensitive) and ``HeaderRegexp`` (a value the expression matches
+anywhere, as Go's ``MatchString``; Python's ``re`` reads the simple expressions we use
+alike). Anything else raises :class:`RuleError`, so a rule this evaluator cannot judge
+fails the tests instead of being guessed at. The query string never takes part in matching
+(Traefik matches the path).
 """
 
 from __future__ import annotations
@@ -33,11 +37,17 @@ class Request:
     path: str
     host: str = "localhost"
     method: str = "GET"
+    headers: tuple[tuple[str, str], ...] = ()
 
     @classmethod
-    def get(cls, target: str, host: str = "localhost") -> Request:
+    def get(
+        cls, target: str, host: str = "localhost", headers: dict[str, str] | None = None
+    ) -> Request:
         """A GET of ``target`` (a path, query string allowed)."""
-        return cls(path=urlsplit(target).path, host=host)
+        return cls(path=urlsplit(target).path, host=host, headers=tuple((headers or {}).items()))
+
+    def header_values(self, name: str) -> list[str]:
+        return [value for key, value in self.headers if key.lower() == name.lower()]
 
 
 Predicate = Callable[[Request], bool]
@@ -47,6 +57,13 @@ _MATCHERS: dict[str, Callable[[str], Predicate]] = {
     "PathPrefix": lambda value: lambda request: request.path.startswith(value),
     "Host": lambda value: lambda request: request.host.split(":")[0].lower() == value.lower(),
     "Method": lambda value: lambda request: request.method == value.upper(),
+}
+
+_PAIR_MATCHERS: dict[str, Callable[[str, str], Predicate]] = {
+    "Header": lambda name, value: lambda request: value in request.header_values(name),
+    "HeaderRegexp": lambda name, pattern: (
+        lambda request: any(re.search(pattern, value) for value in request.header_values(name))
+    ),
 }
 
 _TOKEN = re.compile(
@@ -128,6 +145,13 @@ class _Parser:
 
     def _matcher(self) -> Predicate:
         name = self._take("name")
+        if name in _PAIR_MATCHERS:
+            self._take("op", "(")
+            key = self._take("string")
+            self._take("op", ",")
+            value = self._take("string")
+            self._take("op", ")")
+            return _PAIR_MATCHERS[name](key, value)
         if name not in _MATCHERS:
             raise RuleError(f"matcher {name!r} is not supported by this evaluator")
         self._take("op", "(")

@@ -214,6 +214,11 @@ class Router:
     service: str  # qualified
     middlewares: tuple[str, ...]  # qualified
     container: str | None  # the compose service whose labels declare it
+    priority: int | None = None  # as declared; Traefik's default is the rule's length
+
+    @property
+    def effective_priority(self) -> int:
+        return self.priority if self.priority is not None else len(self.rule)
 
 
 @dataclass(frozen=True)
@@ -327,6 +332,7 @@ class Stack:
                             _qualify(m, "docker") for m in _split(options.get("middlewares"))
                         ),
                         container=container,
+                        priority=int(options["priority"]) if "priority" in options else None,
                     )
                 )
         for name, options in ((self.dynamic.get("http") or {}).get("routers") or {}).items():
@@ -369,6 +375,15 @@ class Stack:
             if entrypoint in self.effective_entrypoints(router)
             and compile_rule(router.rule)(request)
         ]
+
+    def chosen_routers(self, request: Request, entrypoint: str) -> list[Router]:
+        """The router(s) Traefik would pick among those matching: the highest priority
+        (one, unless two tie, which the tests report as ambiguous)."""
+        matched = self.routers_for(request, entrypoint)
+        if not matched:
+            return []
+        top = max(router.effective_priority for router in matched)
+        return [router for router in matched if router.effective_priority == top]
 
     # -- services
     def backend(self, reference: str) -> Backend | None:

@@ -57,3 +57,13 @@ def test_rules_it_cannot_judge_are_errors(rule: str) -> None:
     """Invalid v3 syntax or an unsupported matcher raises instead of guessing."""
     with pytest.raises(RuleError):
         matches(rule, Request.get("/a"))
+
+
+def test_header_matchers_take_a_name_and_a_value() -> None:
+    """Header matches one value exactly (any case of the name); HeaderRegexp searches values."""
+    sse = Request.get("/graphql", headers={"accept": "application/json, text/event-stream"})
+    assert matches("HeaderRegexp(`Accept`, `text/event-stream`)", sse)
+    assert not matches("Header(`Accept`, `text/event-stream`)", sse)
+    upgrade = Request.get("/", headers={"Upgrade": "websocket"})
+    assert matches("Header(`Upgrade`, `websocket`)", upgrade)
+    assert not matches("HeaderRegexp(`Upgrade`, `^websocket$`)", Request.get("/"))
