@@ -1,0 +1,108 @@
+"""Live feeds in-process: change detection, bounded subscriber queues, feeds that stop."""
+
+from __future__ import annotations
+
+import asyncio
+from contextlib import AsyncExitStack
+from typing import cast
+
+import pytest
+
+from gateway.config import GatewaySettings
+from gateway.errors import UpstreamUnavailable
+from gateway.live.hub import Feed, LiveHub, Subscriber
+from gateway.live.snapshot import LiveKey, Reading, ReportedError, Snapshot, error_shape
+from gateway.upstream.client import Fetched
+from gateway.upstream.models import JokePayload, Lang, WeatherReport
+from gateway.upstream.services import Answer, Upstreams
+from gateway.upstream.transport import UpstreamResponse
+from tests.support.fake_upstreams import DUCK_JOKE, weather_body
+
+KEY = LiveKey.of("Rodez", Lang.FR, None)
+
+
+def snapshot(temperature: float, polled_at: float = 1.0) -> Snapshot:
+    weather = {**weather_body("Rodez"), "temperature": temperature}
+    joke = {"id": 7, "joke": DUCK_JOKE, "lang": "fr"}
+    return Snapshot(Reading(value=weather), Reading(value=joke), 0.0, polled_at)
+
+
+def test_a_full_queue_drops_the_subscriber_once() -> None:
+    """A subscriber that takes nothing is dropped at the first update past its queue."""
+    dropped: list[bool] = []
+    subscriber = Subscriber(asyncio.Queue(2), lambda: dropped.append(True))
+    for n in range(5):
+        subscriber.offer(snapshot(float(n)))
+    assert dropped == [True]
+    assert subscriber.queue.qsize() == 2
+
+
+def test_an_unchanged_snapshot_is_not_offered_again() -> None:
+    """Polls that find the same values (only provenance differs) reach nobody."""
+    feed = Feed(KEY, "Rodez")
+    subscriber = Subscriber(asyncio.Queue(8), lambda: None)
+    feed.subscribers.add(subscriber)
+    feed.accept(snapshot(21.2, polled_at=1.0))
+    feed.accept(snapshot(21.2, polled_at=2.0))
+    feed.accept(snapshot(22.0, polled_at=3.0))
+    feed.accept(snapshot(21.0, polled_at=2.5))  # late (another replica's), older: ignored
+    temperatures = []
+    while not subscriber.queue.empty():
+        value = subscriber.queue.get_nowait().weather.value
+        assert value is not None
+        temperatures.append(value["temperature"])
+    assert temperatures == [21.2, 22.0]
+
+
+def test_a_snapshot_crosses_redis_unchanged() -> None:
+    """What one replica publishes, another reads back the same, errors included."""
+    failed = Reading(error=error_shape(UpstreamUnavailable("weather")), source={"cache": "miss"})
+    original = Snapshot(failed, snapshot(1.0).joke, 12.5, 13.0)
+    assert Snapshot.loads(original.dumps()) == original
+
+
+def test_a_reported_error_keeps_its_code() -> None:
+    """A failure read from a snapshot is raised with the code the poller saw."""
+    reading = Reading(error=error_shape(UpstreamUnavailable("weather")))
+    with pytest.raises(ReportedError) as raised:
+        reading.raise_error()
+    assert raised.value.extensions["code"] == "UPSTREAM_UNAVAILABLE"
+    assert raised.value.extensions["service"] == "weather"
+
+
+class CountingUpstreams:
+    """Upstreams that answer at once and count the weather calls."""
+
+    def __init__(self) -> None:
+        self.weather_calls = 0
+
+    async def weather_report(
+        self, city: str, lang: Lang, country: str | None = None
+    ) -> Answer[WeatherReport]:
+        self.weather_calls += 1
+        report = WeatherReport.model_validate(weather_body(city))
+        return Answer(report, Fetched(UpstreamResponse(200, b"", "application/json"), "miss"))
+
+    async def random_joke(self, lang: Lang) -> Answer[JokePayload]:
+        joke = JokePayload(id=7, joke=DUCK_JOKE, lang=lang)
+        return Answer(joke, Fetched(UpstreamResponse(200, b"", "application/json"), "off"))
+
+
+async def test_a_feed_is_shared_then_stops_after_its_last_subscriber() -> None:
+    """Two subscribers to one key share one feed; it stops once both left and the linger
+    passed."""
+    settings = GatewaySettings(live_refresh_seconds=1, live_linger_seconds=0.1)
+    hub = LiveHub(settings)
+    upstreams = CountingUpstreams()
+    async with AsyncExitStack() as stack:
+        await hub.open(stack, cast(Upstreams, upstreams))
+        async with (
+            hub.subscribe(KEY, "Rodez", lambda: None) as first,
+            hub.subscribe(LiveKey.of("RODEZ", Lang.FR, None), "RODEZ", lambda: None) as second,
+        ):
+            one, two = await asyncio.wait_for(asyncio.gather(first.next(), second.next()), 5)
+            assert len(hub.feeds) == 1
+            assert one == two
+        await asyncio.sleep(0.5)
+        assert hub.feeds == {}
+    assert upstreams.weather_calls == 1
