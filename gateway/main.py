@@ -25,6 +25,7 @@ from gateway.pages import display
 from gateway.pages.static_files import STATIC_URL, StaticAssets
 from gateway.request_scope import BACKSTOP_GRACE_SECONDS, RequestScope
 from gateway.rest import routes as rest_routes
+from gateway.rest.fast import RestFastPath
 from gateway.shedding import Drain, LoadShedder
 from gateway.upstream.services import Upstreams
 
@@ -65,11 +66,19 @@ def create_app(
             yield {"settings": settings, "upstreams": upstreams, "metrics": metrics}
 
     app = FastAPI(
-        title="Canaduck gateway", description=DESCRIPTION, version="0.1.0", lifespan=lifespan
+        title="Canaduck gateway",
+        description=DESCRIPTION,
+        version="0.1.0",
+        lifespan=lifespan,
+        # Prometheus metrics and our own log line say what operators need; FastAPI's native
+        # OpenTelemetry would otherwise look for a configured provider on every request.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     install_problem_handlers(app, context=problem_context)
-    # /graphql first: its fast endpoint is the innermost middleware.
+    # The fast doors first, so they are the innermost middlewares: /graphql's endpoint and
+    # the REST routes' hot path, each in front of FastAPI's routing.
     mount_graphql(app, settings)
+    app.add_middleware(RestFastPath)
     # WebSocket and SSE streams on /graphql: counted and bounded apart from plain requests.
     app.add_middleware(LiveGate, hub=live, max_connections=settings.live_max_connections)
     # Middleware added last runs first: Observe (metrics, the request log line) wraps the

@@ -252,6 +252,8 @@ class GraphQLEndpoint:
         if isinstance(variables, list):
             return (400 if strict else 200), self._errors_only(variables, strict)
         plan = self.preparer.plan(prepared, variables)
+        if plan is None:
+            return await self._reference(params, query, upstreams, strict)
         outcome = await self.runner.run(plan, variables, upstreams)
         errors = outcome.errors + [
             GraphQLError(error.detail, path=path, original_error=error)

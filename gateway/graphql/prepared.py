@@ -34,7 +34,6 @@ from graphql import (
     FragmentDefinitionNode,
     FragmentSpreadNode,
     GraphQLError,
-    GraphQLField,
     GraphQLNamedType,
     GraphQLObjectType,
     GraphQLSchema,
@@ -169,9 +168,15 @@ class Preparer:
         )
         return prepared
 
-    def plan(self, prepared: PreparedOperation, variables: VariableValues) -> tuple[Selection, ...]:
-        """The operation's selections for these @skip/@include values (cached per values)."""
+    def plan(
+        self, prepared: PreparedOperation, variables: VariableValues
+    ) -> tuple[Selection, ...] | None:
+        """The operation's selections for these @skip/@include values (cached per values);
+        None when a flag is not a boolean (null), which the reference execution reports its
+        own way."""
         values = tuple(variables.coerced.get(name) for name in prepared.directive_variables)
+        if any(not isinstance(value, bool) for value in values):
+            return None
         plan = prepared.plans.get(values)
         if plan is None:
             assert prepared.operation is not None
@@ -348,7 +353,9 @@ class Runner:
     async def _root_fullinfo(
         self, sel: Selection, variables: VariableValues, upstreams: Upstreams, out: Outcome
     ) -> None:
-        args = self._arguments(self.query.fields["fullinfo"], sel, variables)
+        args = self._arguments("fullinfo", sel, variables, out)
+        if args is None:
+            return
         path: list[str | int] = [sel.key]
         try:
             city = checked_city(args["city"])
@@ -390,7 +397,9 @@ class Runner:
     async def _root_weather(
         self, sel: Selection, variables: VariableValues, upstreams: Upstreams, out: Outcome
     ) -> None:
-        args = self._arguments(self.query.fields["weather"], sel, variables)
+        args = self._arguments("weather", sel, variables, out)
+        if args is None:
+            return
         path: list[str | int] = [sel.key]
         try:
             call = upstreams.weather_report(
@@ -404,7 +413,9 @@ class Runner:
     async def _root_joke(
         self, sel: Selection, variables: VariableValues, upstreams: Upstreams, out: Outcome
     ) -> None:
-        args = self._arguments(self.query.fields["joke"], sel, variables)
+        args = self._arguments("joke", sel, variables, out)
+        if args is None:
+            return
         path: list[str | int] = [sel.key]
         answer = await self._answer(upstreams.random_joke(args["lang"]), sel, path, out)
         if answer is not None:
@@ -469,17 +480,27 @@ class Runner:
             shaped[child.key] = None if raw is None else named.serialize(raw)  # type: ignore[attr-defined]
         return shaped
 
-    @staticmethod
     def _arguments(
-        definition: GraphQLField, sel: Selection, variables: VariableValues
-    ) -> dict[str, Any]:
-        return get_argument_values(definition, sel.nodes[0], variables)
+        self, name: str, sel: Selection, variables: VariableValues, out: Outcome
+    ) -> dict[str, Any] | None:
+        """The root field's arguments; None (and an error at the field, as the reference
+        execution reports it) when a variable's null reaches a non-null argument."""
+        try:
+            return get_argument_values(self.query.fields[name], sel.nodes[0], variables)
+        except GraphQLError as exc:
+            self._fail(out, exc, sel, [sel.key])
+            return None
 
     @staticmethod
     def _fail(out: Outcome, exc: Exception, sel: Selection, path: list[str | int]) -> None:
         error = located_error(exc, list(sel.nodes), path)
         if not isinstance(exc, ApiError):
-            logger.error("graphql.resolver.crashed path=%s", path, exc_info=exc)
+            # Masked like the reference execution masks it; a client's null in a non-null
+            # argument is no crash, anything else is one.
+            if isinstance(exc, GraphQLError):
+                logger.info("graphql.error code=INTERNAL_ERROR path=%s message=%s", path, exc)
+            else:
+                logger.error("graphql.resolver.crashed path=%s", path, exc_info=exc)
             error = GraphQLError(
                 UNEXPECTED,
                 nodes=error.nodes,
