@@ -1,0 +1,188 @@
+"""``python -m bench.overload``: the gateway at 16x its saturating concurrency.
+
+    python -m bench.overload [--concurrency 512] [--saturated 32] [--duration 10]
+                             [--max-in-flight N] [--delays 40 20]
+
+Starts the bench stack (stub upstreams sleeping 40 and 20 ms, the gateway with its cache
+off, pinned to its own core), runs GraphQL ``fullinfo`` at the saturating concurrency, then
+at the overload concurrency, and prints both side by side with the targets of issue 12:
+only 200 and 503 answers; 200s p99 <= 1 s; 503s p99 <= 50 ms; goodput (200s per second)
+>= 80 % of the saturated throughput.
+
+The load is a closed loop of keep-alive connections (``bench.client``) in a process of its
+own on the load core, recording each answer's status and latency: a 503 is answered in a
+millisecond and its client sends again at once, so at c=512 most of the traffic is
+rejections, the worst case for the gateway's core. (wrk only reports all latencies
+together, so it is not used here.)
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import subprocess
+import sys
+import time
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+
+from bench import procs
+from bench.client import Connection, _address, build_request, percentile
+from bench.stack import TARGETS, Stack, running
+
+TIMEOUT_SECONDS = 10.0
+
+
+@dataclass
+class Outcome:
+    """What one load run saw, by status (0: no answer: refused, reset or timed out)."""
+
+    seconds: float
+    latencies_ms: dict[int, list[float]] = field(default_factory=dict)
+
+    def count(self, status: int) -> int:
+        return len(self.latencies_ms.get(status, []))
+
+    def rate(self, status: int) -> float:
+        return self.count(status) / self.seconds if self.seconds else 0.0
+
+    def p(self, status: int, q: float) -> float:
+        return percentile(self.latencies_ms.get(status, []), q)
+
+    def statuses(self) -> Counter[int]:
+        return Counter({status: len(v) for status, v in self.latencies_ms.items()})
+
+
+async def closed_loop(url: str, body: bytes, concurrency: int, seconds: float) -> Outcome:
+    """``concurrency`` keep-alive connections, each sending again as soon as answered."""
+    raw = build_request(url, "POST", body)
+    host, port = _address(url)
+    latencies: dict[int, list[float]] = defaultdict(list)
+    started = time.perf_counter()
+    deadline = started + seconds
+
+    async def worker() -> None:
+        connection = Connection(host, port)
+        try:
+            while time.perf_counter() < deadline:
+                sent = time.perf_counter()
+                try:
+                    status = await asyncio.wait_for(connection.request(raw), TIMEOUT_SECONDS)
+                except (OSError, asyncio.IncompleteReadError, TimeoutError, ValueError):
+                    status = 0
+                    await connection.close()
+                latencies[status].append((time.perf_counter() - sent) * 1000)
+        finally:
+            await connection.close()
+
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return Outcome(time.perf_counter() - started, dict(latencies))
+
+
+def _load_main(args: argparse.Namespace) -> None:
+    """The load process: one run, its outcome as one JSON line on stdout."""
+    load = closed_loop(args.url, args.body.encode(), args.concurrency, args.duration)
+    try:
+        import uvloop
+
+        outcome = uvloop.run(load)
+    except ImportError:
+        outcome = asyncio.run(load)
+    print(json.dumps({"seconds": outcome.seconds, "latencies_ms": outcome.latencies_ms}))
+
+
+def measure(url: str, body: str, concurrency: int, seconds: float) -> Outcome:
+    """One run in a load process of its own, pinned to the load core."""
+    command = [sys.executable, "-m", "bench.overload", "--load", url, "--body", body]
+    command += ["--concurrency", str(concurrency), "--duration", str(seconds)]
+    done = subprocess.run(  # noqa: S603 (our own command line, no shell)
+        procs.pinned(command, procs.LOAD_CPU),
+        capture_output=True,
+        text=True,
+        timeout=seconds + 60,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"load process failed: {done.stderr[-2000:]}")
+    data = json.loads(done.stdout.strip().splitlines()[-1])
+    latencies = {int(status): values for status, values in data["latencies_ms"].items()}
+    return Outcome(float(data["seconds"]), latencies)
+
+
+def _ms(value: float) -> str:
+    return "-" if value != value else f"{value:.0f}"  # NaN: no such answers
+
+
+def report(saturated: Outcome, overload: Outcome, c_sat: int, c_over: int) -> list[str]:
+    lines = [
+        f"{'run':<10} {'c':>4} {'200/s':>7} {'200 p50':>8} {'200 p99':>8} "
+        f"{'503/s':>7} {'503 p50':>8} {'503 p99':>8}  other answers",
+    ]
+    for name, c, o in (("saturated", c_sat, saturated), ("overload", c_over, overload)):
+        others = {s: n for s, n in o.statuses().items() if s not in (200, 503)}
+        lines.append(
+            f"{name:<10} {c:>4} {o.rate(200):>7.0f} {_ms(o.p(200, 50)):>8} "
+            f"{_ms(o.p(200, 99)):>8} {o.rate(503):>7.0f} {_ms(o.p(503, 50)):>8} "
+            f"{_ms(o.p(503, 99)):>8}  {others or 'none'}"
+        )
+    goodput = overload.rate(200) / saturated.rate(200) if saturated.rate(200) else 0.0
+    unexpected = sum(n for s, n in overload.statuses().items() if s not in (200, 503))
+    checks = [
+        ("only 200 and 503 answers", unexpected == 0, f"{unexpected} other"),
+        ("200s p99 <= 1000 ms", overload.p(200, 99) <= 1000, f"{_ms(overload.p(200, 99))} ms"),
+        ("503s p99 <= 50 ms", overload.p(503, 99) <= 50, f"{_ms(overload.p(503, 99))} ms"),
+        ("goodput >= 80 % of saturated", goodput >= 0.8, f"{goodput:.0%}"),
+    ]
+    lines.append("")
+    lines += [f"  [{'ok' if ok else 'MISSED'}] {what}: {seen}" for what, ok, seen in checks]
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.overload", description=__doc__)
+    parser.add_argument("--concurrency", type=int, default=512, help="overload clients")
+    parser.add_argument("--saturated", type=int, default=32, help="saturating clients")
+    parser.add_argument("--duration", type=float, default=10.0, help="seconds per run")
+    parser.add_argument("--warmup", type=float, default=2.0, help="seconds before each run")
+    parser.add_argument(
+        "--max-in-flight", type=int, help="GATEWAY_MAX_IN_FLIGHT (default: the gateway's)"
+    )
+    parser.add_argument("--delays", type=float, nargs=2, default=(40.0, 20.0), metavar="MS")
+    parser.add_argument("--load", metavar="URL", help=argparse.SUPPRESS)  # the load process
+    parser.add_argument("--body", default="", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.load:
+        args.url = args.load
+        _load_main(args)
+        return 0
+
+    procs.pin_self_to_load_cpu()
+    settings = {"GATEWAY_MAX_IN_FLIGHT": str(args.max_in_flight)} if args.max_in_flight else {}
+    stack = Stack(args.delays[0], naive_threads=(), gateway_settings=settings, with_peer=False)
+    target = TARGETS["fullinfo"]
+    print("starting the stubs and the gateway ...", file=sys.stderr, flush=True)
+    with running(stack):
+        stack.set_delays(*args.delays)
+        stack.check(target)
+        url = stack.url(target)
+        results = []
+        for concurrency in (args.saturated, args.concurrency):
+            print(f"c={concurrency}: {args.duration:g} s ...", file=sys.stderr, flush=True)
+            measure(url, target.body, concurrency, args.warmup)
+            time.sleep(1.0)  # let the warmup's in-flight work end
+            results.append(measure(url, target.body, concurrency, args.duration))
+            time.sleep(1.0)
+    limit = args.max_in_flight or "the gateway's default"
+    print(
+        f"Canaduck overload: GraphQL fullinfo, backends {args.delays[0]:g}/{args.delays[1]:g} "
+        f"ms, cache off, GATEWAY_MAX_IN_FLIGHT={limit}, {args.duration:g} s per run, "
+        f"closed loop (bench.overload's asyncio client); "
+        f"{'pinned' if procs.can_pin() else 'NOT pinned'}"
+    )
+    print("\n".join(report(results[0], results[1], args.saturated, args.concurrency)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
