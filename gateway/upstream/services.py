@@ -20,9 +20,10 @@ from gateway.config import GatewaySettings
 from gateway.errors import CityNotFound, Service, StaleData
 from gateway.upstream.breaker import CircuitBreaker
 from gateway.upstream.cache import Cache, CacheBackend, MemoryBackend, RedisBackend
-from gateway.upstream.client import Fetched, Upstream, UpstreamResponse, make_client
+from gateway.upstream.client import Fetched, Upstream, make_exchange
 from gateway.upstream.models import JokePayload, Lang, WeatherReport
 from gateway.upstream.observer import UpstreamObserver
+from gateway.upstream.transport import UpstreamResponse
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -46,7 +47,7 @@ class Upstreams:
         transports: Mapping[Service, httpx.AsyncBaseTransport],
         observer: UpstreamObserver,
     ) -> Upstreams:
-        """Both upstreams with their clients and the cache; ``stack`` closes them all."""
+        """Both upstreams with their connection pools and the cache; ``stack`` closes them all."""
         backend: CacheBackend = (
             RedisBackend(
                 settings.cache_url,
@@ -67,10 +68,17 @@ class Upstreams:
         async def upstream(
             service: Service, base_url: str, model: type[BaseModel], ttl: float
         ) -> Upstream:
-            client = make_client(base_url, settings, transports.get(service))
-            await stack.enter_async_context(client)
+            exchange = make_exchange(settings, transports.get(service))
+            stack.push_async_callback(exchange.aclose)
             return Upstream(
-                service, client, settings, observer, model=model, cache=cache, cache_ttl_seconds=ttl
+                service,
+                exchange,
+                base_url,
+                settings,
+                observer,
+                model=model,
+                cache=cache,
+                cache_ttl_seconds=ttl,
             )
 
         return cls(
