@@ -213,3 +213,48 @@ async def test_with_redis_down_each_replica_polls_on_its_own(
             async with asyncio.timeout(REFRESH_SECONDS + 5):
                 await asyncio.gather(*(inbox.wait_for(2) for inbox in [*on_one, *on_two]))
     assert all(inbox.temperatures()[:2] == [21.2, 8.5] for inbox in [*on_one, *on_two])
+
+
+async def test_a_live_connection_over_the_limit_is_refused_with_a_reason(
+    weather_stub: StubProcess, joke_stub: StubProcess
+) -> None:
+    """With room for one live connection, a second SSE request gets 503
+    TOO_MANY_LIVE_CONNECTIONS and a second WebSocket is closed with 1013."""
+    query = WEATHER % "Rodez"
+    with live_gateway(weather_stub, joke_stub, live_max_connections=1) as gateway:
+        async with httpx.AsyncClient(timeout=10) as client:
+            holder = asyncio.create_task(sse_events(client, f"{gateway.url}/graphql", query, 99))
+            await asyncio.sleep(1)  # the first stream is open
+            refused = await client.post(
+                f"{gateway.url}/graphql",
+                json={"query": query},
+                headers={"Accept": "text/event-stream"},
+            )
+            async with websockets.connect(
+                ws_url(gateway), subprotocols=[websockets.Subprotocol("graphql-transport-ws")]
+            ) as ws:
+                await asyncio.wait_for(ws.wait_closed(), 10)
+            holder.cancel()
+    assert refused.status_code == 503
+    assert refused.json()["code"] == "TOO_MANY_LIVE_CONNECTIONS"
+    assert refused.headers["retry-after"]
+    assert ws.close_code == 1013
+    assert "Too many live connections" in (ws.close_reason or "")
+
+
+async def test_production_keeps_the_document_limits_for_subscriptions(
+    weather_stub: StubProcess, joke_stub: StubProcess
+) -> None:
+    """In production a subscription with too many aliases is refused before any poll."""
+    fields = " ".join(f"a{n}: temperature" for n in range(20))
+    query = 'subscription { weather(city: "Rodez") { ' + fields + " } }"
+    with live_gateway(weather_stub, joke_stub, extra_env={"CANADUCK_ENV": "production"}) as gw:
+        weather_stub.control.post("/__reset").raise_for_status()
+        async with httpx.AsyncClient(timeout=10) as client:
+            [event] = await sse_events(client, f"{gw.url}/graphql", query, 1)
+    assert event.get("data") is None
+    assert event["errors"][0]["extensions"]["code"] in {
+        "QUERY_TOO_COMPLEX",
+        "GRAPHQL_VALIDATION_FAILED",
+    }
+    assert weather_stub.stats()["calls"] == 0
