@@ -348,7 +348,7 @@ class _Writer:
             return f"{alias}{name}{arguments}{self.directives()}{selection}"
 
         written = [one()]
-        if _likely(self.draw, 20):
+        if _likely(self.draw, 15):
             written.append(one())
         return written
 
