@@ -7,9 +7,11 @@ from contextlib import AsyncExitStack
 from typing import cast
 
 import pytest
+from starlette.types import Message, Receive, Scope, Send
 
 from gateway.config import GatewaySettings
 from gateway.errors import UpstreamUnavailable
+from gateway.live.gate import LiveGate, current_connection
 from gateway.live.hub import Feed, LiveHub, Subscriber
 from gateway.live.snapshot import LiveKey, Reading, ReportedError, Snapshot, error_shape
 from gateway.upstream.client import Fetched
@@ -106,3 +108,33 @@ async def test_a_feed_is_shared_then_stops_after_its_last_subscriber() -> None:
         await asyncio.sleep(0.5)
         assert hub.feeds == {}
     assert upstreams.weather_calls == 1
+
+
+async def test_an_aborted_websocket_is_closed_with_its_code_and_reason() -> None:
+    """A connection stuck in its own task is closed from outside, with the reason given."""
+    sent: list[Message] = []
+
+    async def stuck_app(scope: Scope, receive: Receive, send: Send) -> None:
+        connection = current_connection()
+        assert connection is not None
+        connection.abort(4001, "Slow consumer: more than 8 updates unread")
+        await asyncio.Event().wait()  # a send that never returns, say
+
+    async def receive() -> Message:
+        await asyncio.Event().wait()
+        raise AssertionError("unreachable")
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    gate = LiveGate(stuck_app, hub=LiveHub(GatewaySettings()), max_connections=5)
+    scope: Scope = {"type": "websocket", "path": "/graphql", "headers": []}
+    await asyncio.wait_for(gate(scope, receive, send), 5)
+    assert sent == [
+        {
+            "type": "websocket.close",
+            "code": 4001,
+            "reason": "Slow consumer: more than 8 updates unread",
+        }
+    ]
+    assert gate.open == 0
