@@ -17,6 +17,7 @@ from pydantic import BaseModel
 from gateway.context import RequestRecord, _record
 from gateway.errors import ApiError, Service
 from gateway.live.snapshot import LiveKey, Reading, Snapshot, error_shape
+from gateway.upstream.models import WeatherReport
 from gateway.upstream.services import Answer, Upstreams
 
 logger = logging.getLogger("gateway.live")
@@ -63,30 +64,30 @@ async def poll(
     token = _record.set(record)
     try:
         now = time.time()
-        joke_due = previous is None or previous.joke.value is None
-        joke_due = joke_due or now - previous.joke_at >= joke_seconds  # type: ignore[union-attr]
+        reuse_joke = previous is not None and previous.joke.value is not None
+        if previous is not None and now - previous.joke_at >= joke_seconds:
+            reuse_joke = False
+
+        def weather_call() -> Awaitable[Answer[WeatherReport]]:
+            return upstreams.weather_report(city, key.lang, key.country)
 
         async def weather() -> Reading:
-            def call() -> Awaitable[Answer[BaseModel]]:
-                return upstreams.weather_report(city, key.lang, key.country)  # type: ignore[return-value]
-
-            reading, answer = await _read("weather", call, record)
+            reading, answer = await _read("weather", weather_call, record)
             if answer is not None and answer.fetched.cache in ("hit", "coalesced"):
                 remaining = weather_ttl_seconds - answer.fetched.age_seconds
                 if 0 < remaining < refresh_seconds:
                     await asyncio.sleep(remaining + EXPIRY_MARGIN_SECONDS)
-                    reading, _ = await _read("weather", call, record)
+                    reading, _ = await _read("weather", weather_call, record)
             return reading
 
         async def joke() -> Reading:
-            if not joke_due:
-                assert previous is not None
+            if reuse_joke and previous is not None:
                 return previous.joke
             reading, _ = await _read("joke", lambda: upstreams.random_joke(key.lang), record)
             return reading
 
         weather_reading, joke_reading = await asyncio.gather(weather(), joke())
-        joke_at = now if joke_due else previous.joke_at  # type: ignore[union-attr]
+        joke_at = previous.joke_at if reuse_joke and previous is not None else now
         return Snapshot(weather_reading, joke_reading, joke_at, time.time())
     finally:
         _record.reset(token)

@@ -13,6 +13,7 @@ from gateway.config import GatewaySettings
 from gateway.errors import UpstreamUnavailable
 from gateway.live.gate import LiveGate, current_connection
 from gateway.live.hub import Feed, LiveHub, Subscriber
+from gateway.live.poll import poll
 from gateway.live.snapshot import LiveKey, Reading, ReportedError, Snapshot, error_shape
 from gateway.upstream.client import Fetched
 from gateway.upstream.models import JokePayload, Lang, WeatherReport
@@ -138,3 +139,35 @@ async def test_an_aborted_websocket_is_closed_with_its_code_and_reason() -> None
         }
     ]
     assert gate.open == 0
+
+
+async def test_the_joke_rotates_on_its_own_clock() -> None:
+    """A poll reuses the feed's joke until GATEWAY_LIVE_JOKE_SECONDS have passed."""
+    upstreams = CountingUpstreams()
+    jokes: list[str] = []
+    original = upstreams.random_joke
+
+    async def counted_joke(lang: Lang) -> Answer[JokePayload]:
+        jokes.append(lang.value)
+        return await original(lang)
+
+    upstreams.random_joke = counted_joke  # type: ignore[method-assign]
+
+    async def poll_after(previous: Snapshot | None) -> Snapshot:
+        return await poll(
+            cast(Upstreams, upstreams),
+            KEY,
+            "Rodez",
+            previous,
+            joke_seconds=300,
+            refresh_seconds=60,
+            weather_ttl_seconds=60,
+        )
+
+    first = await poll_after(None)
+    second = await poll_after(first)  # a minute later, say: same joke
+    old = Snapshot(second.weather, second.joke, second.joke_at - 301, second.polled_at)
+    await poll_after(old)  # past the joke interval: a new one
+    assert len(jokes) == 2
+    assert upstreams.weather_calls == 3
+    assert second.joke == first.joke
