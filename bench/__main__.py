@@ -48,6 +48,13 @@ def _cpu_model() -> str:
     return platform.processor() or "unknown CPU"
 
 
+def _load_average() -> str:
+    try:
+        return f"{os.getloadavg()[0]:.2f}"
+    except OSError:
+        return "?"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--delay-ms", type=float, default=50.0, help="stub delay D (%(default)s)")
@@ -83,6 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     procs.pin_self_to_load_cpu()
     generator = Generator(prefer_wrk=not args.no_wrk)
     started = time.monotonic()
+    load_before = _load_average()
 
     def progress(message: str) -> None:
         if not args.quiet:
@@ -113,6 +121,8 @@ def main(argv: list[str] | None = None) -> int:
         f"{args.warmup} s warmup + {args.duration} s, medians; {elapsed:.0f} s in all\n"
         f"machine: {os.cpu_count()} CPUs, {_cpu_model()}, Python {platform.python_version()}; "
         f"{placement}\n"
+        f"host load average (1 min) before / after: {load_before} / {_load_average()} "
+        f"(other jobs on these cores slow every server alike; read the ratios)\n"
         f"load: {generator.name}, closed loop; gateway transport: {args.transport}"
         f"{f' (rows tagged [{args.also}]: a gateway over {args.also})' if args.also else ''}; "
         f"cache: {CACHE_STATE[results.cache]}\n"
