@@ -99,10 +99,15 @@ async def subscribers(url: str, query: str, count: int) -> AsyncIterator[list[Re
 
 
 async def sse_events(
-    client: httpx.AsyncClient, url: str, query: str, wanted: int
+    client: httpx.AsyncClient,
+    url: str,
+    query: str,
+    wanted: int,
+    events: list[dict[str, Any]] | None = None,
 ) -> list[dict[str, Any]]:
-    """The first ``wanted`` ``next`` events of a GraphQL-over-SSE subscription."""
-    events: list[dict[str, Any]] = []
+    """The first ``wanted`` ``next`` events of a GraphQL-over-SSE subscription (collected
+    into ``events`` as they come, when given)."""
+    events = [] if events is None else events
     async with client.stream(
         "POST",
         url,

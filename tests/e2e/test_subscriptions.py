@@ -258,3 +258,29 @@ async def test_production_keeps_the_document_limits_for_subscriptions(
         "GRAPHQL_VALIDATION_FAILED",
     }
     assert weather_stub.stats()["calls"] == 0
+
+
+async def test_only_a_change_in_the_selected_fields_is_pushed(
+    weather_stub: StubProcess, joke_stub: StubProcess
+) -> None:
+    """A temperature change reaches the subscriber that selected the temperature, and not
+    the one that selected only the city."""
+    url_query = {
+        "temperature": 'subscription { weather(city: "Rodez") { temperature } }',
+        "city": 'subscription { weather(city: "Rodez") { city } }',
+    }
+    with live_gateway(weather_stub, joke_stub) as gateway:
+        async with httpx.AsyncClient(timeout=15) as client:
+            temperature = asyncio.create_task(
+                sse_events(client, f"{gateway.url}/graphql", url_query["temperature"], 2)
+            )
+            city_events: list[dict[str, object]] = []
+            city = asyncio.create_task(
+                sse_events(client, f"{gateway.url}/graphql", url_query["city"], 2, city_events)
+            )
+            await asyncio.sleep(1.5 * REFRESH_SECONDS)
+            weather_stub.set_mode("healthy", temperature=25.0)
+            await asyncio.wait_for(temperature, 10)
+            await asyncio.sleep(2 * REFRESH_SECONDS)  # time for a wrong push to arrive
+            city.cancel()
+    assert [event["data"] for event in city_events] == [{"weather": {"city": "Rodez"}}]
