@@ -78,6 +78,9 @@ FROM runtime AS gateway
 LABEL org.opencontainers.image.title="canaduck-gateway" \
       org.opencontainers.image.description="Canaduck GraphQL/REST gateway"
 COPY --from=build-gateway /opt/venv /opt/venv
+# One worker process per CPU the container may use (python -m gateway --workers auto);
+# compose shares the cache between them through Redis. Kubernetes sets 1 (the HPA scales).
+ENV WEB_CONCURRENCY=auto
 EXPOSE 8000
 HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
     CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/health', timeout=2)"]

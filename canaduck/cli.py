@@ -48,11 +48,20 @@ def serve(
         "under honcho, json otherwise (default: $CANADUCK_LOG_FORMAT or auto)",
     )
     parser.add_argument("--no-access-log", action="store_true", help="silence per-request lines")
+    parser.add_argument(
+        "--workers",
+        type=_workers,
+        default=os.environ.get("WEB_CONCURRENCY", "1"),
+        help="worker processes sharing the port: a number, or auto (one per usable CPU) "
+        "(default: $WEB_CONCURRENCY or 1)",
+    )
     args = parser.parse_args(argv)
     if args.log_format not in LOG_FORMATS:  # argparse checks choices given, not defaults
         parser.error(f"CANADUCK_LOG_FORMAT must be one of {', '.join(LOG_FORMATS)}")
+    workers = f", {args.workers} workers" if args.workers > 1 else ""
     print(
-        f"{name}: serving on http://{args.host}:{args.port}  (docs: /docs, health: /health)",
+        f"{name}: serving on http://{args.host}:{args.port}{workers}  "
+        "(docs: /docs, health: /health)",
         flush=True,
     )
     configure_structlog()
@@ -71,5 +80,19 @@ def serve(
         ),
         access_log=access_log and not args.no_access_log,
         proxy_headers=False,
+        workers=args.workers,
     )
     run(config)
+
+
+def _workers(value: str) -> int:
+    """``auto`` → the CPUs this process may use (a container's cpuset, not the host's)."""
+    if value.strip().lower() == "auto":
+        return max(1, len(os.sched_getaffinity(0)))
+    try:
+        workers = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of workers: {value!r}") from None
+    if workers < 1:
+        raise argparse.ArgumentTypeError("at least one worker")
+    return workers

@@ -90,22 +90,28 @@ def _renderer(log_format: LogFormat, stream: TextIO) -> list[Any]:
     ]
 
 
+def formatter(log_format: LogFormat) -> logging.Formatter:
+    """The formatter of every line on stderr, for a resolved ``log_format``."""
+    return structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=_SHARED,
+        processors=[
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            *_renderer(log_format, sys.stderr),
+        ],
+    )
+
+
 def logging_config(
     level: str, *, access_log: bool = True, log_format: str = "auto"
 ) -> dict[str, Any]:
     """A ``logging.config.dictConfig`` dict: ``log_format`` lines on stderr at ``level``."""
     resolved = resolve_format(log_format)
-    formatter = structlog.stdlib.ProcessorFormatter(
-        foreign_pre_chain=_SHARED,
-        processors=[
-            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
-            *_renderer(resolved, sys.stderr),
-        ],
-    )
     return {
         "version": 1,
         "disable_existing_loggers": False,
-        "formatters": {resolved: {"()": lambda: formatter}},
+        # By dotted name, not a closure: with --workers, uvicorn pickles this dict into
+        # each worker process.
+        "formatters": {resolved: {"()": "canaduck.logs.formatter", "log_format": resolved}},
         "handlers": {
             "stderr": {
                 "class": "logging.StreamHandler",
