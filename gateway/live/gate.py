@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Literal
@@ -26,6 +27,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from canaduck.problems import problem_body
 from gateway.live.hub import LiveHub
+
+logger = logging.getLogger("gateway.live")
 
 GRAPHQL_PATH = "/graphql"
 CLOSE_TRY_AGAIN_LATER = 1013
@@ -48,6 +51,7 @@ class LiveConnection:
         if self.closed_reason is not None or self.task is None:
             return
         self.closed_reason = reason
+        logger.warning("live.connection.dropped kind=%s code=%d reason=%s", self.kind, code, reason)
         asyncio.get_running_loop().create_task(self._abort(code, reason))
 
     async def _abort(self, code: int, reason: str) -> None:
@@ -99,6 +103,7 @@ class LiveGate:
             return
         if self.open >= self.max_connections:
             self.refused += 1
+            logger.warning("live.connection.refused kind=%s open=%d", kind, self.open)
             await self._refuse(kind, scope, receive, send)
             return
         connection = LiveConnection(kind, self.hub, send=send)

@@ -113,6 +113,7 @@ class LiveHub:
             feed.task = asyncio.get_running_loop().create_task(
                 self._run(feed), name=f"live.feed.{key.name}", context=contextvars.Context()
             )
+            logger.info("live.feed.started key=%s feeds=%d", key.name, len(self.feeds))
         if feed.stop_handle is not None:
             feed.stop_handle.cancel()
             feed.stop_handle = None
@@ -134,6 +135,7 @@ class LiveHub:
         del self.feeds[feed.key]
         if feed.task is not None:
             feed.task.cancel()
+        logger.info("live.feed.stopped key=%s polls=%d", feed.key.name, feed.polls)
 
     def _heard(self, name: str, snapshot: Snapshot) -> None:
         for feed in self.feeds.values():
