@@ -116,8 +116,14 @@ class RequestScope:
         rid: str,
         response_started: Callable[[], bool],
     ) -> None:
+        # The app runs in this very task (a task per request costs more than the rest of
+        # this middleware); one watcher task cancels it when the client goes away, and a
+        # timeout, lifted once the response has started, is the 504 backstop.
         disconnected = asyncio.Event()
         body_sent = False
+        current = asyncio.current_task()
+        assert current is not None
+        finished = False
 
         async def replay() -> Message:
             nonlocal body_sent
@@ -127,41 +133,43 @@ class RequestScope:
             await disconnected.wait()
             return {"type": "http.disconnect"}
 
-        async def call_app() -> None:
-            await self.app(scope, replay, send)
-
-        handler = asyncio.create_task(call_app())
-
         async def watch() -> None:
             while (await receive())["type"] != "http.disconnect":
                 pass
             disconnected.set()
-            if not handler.done():
+            if not finished:
                 scope["canaduck.client_gone"] = True
-                handler.cancel()
+                current.cancel()
+
+        backstop = asyncio.timeout(self.timeout_seconds + BACKSTOP_GRACE_SECONDS)
+
+        async def send_and_lift(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                backstop.reschedule(None)  # answering: let it finish
+            await send(message)
 
         watcher = asyncio.create_task(watch())
         try:
-            done, _ = await asyncio.wait(
-                {handler}, timeout=self.timeout_seconds + BACKSTOP_GRACE_SECONDS
+            async with backstop:
+                await self.app(scope, replay, send_and_lift)
+        except TimeoutError:
+            if response_started():
+                raise
+            await _send_problem(
+                send,
+                504,
+                "GATEWAY_TIMEOUT",
+                "Gateway timeout",
+                "The request did not complete within its deadline.",
+                rid,
             )
-            if not done and not response_started():
-                handler.cancel()
-                await asyncio.gather(handler, return_exceptions=True)
-                await _send_problem(
-                    send,
-                    504,
-                    "GATEWAY_TIMEOUT",
-                    "Gateway timeout",
-                    "The request did not complete within its deadline.",
-                    rid,
-                )
-                return
-            await handler  # finished, or already answering: let it finish
+        except asyncio.CancelledError:
+            if _client_gone(scope):
+                current.uncancel()  # our own cancellation, handled here
+            raise
         finally:
-            handler.cancel()  # no-op when done; stops it if *we* are being cancelled
+            finished = True
             watcher.cancel()
-            await asyncio.gather(handler, watcher, return_exceptions=True)
 
 
 def _client_gone(scope: Scope) -> bool:
