@@ -5,5 +5,5 @@ serve(
     app_factory="gateway.main:create_app",
     default_port=8000,
     description="Canaduck gateway: GraphQL at /graphql, REST at /fullinfo, /weather, /joke.",
-    access_log=False,  # the gateway logs one richer JSON line per request itself
+    access_log=False,  # the gateway logs one richer line per request itself
 )

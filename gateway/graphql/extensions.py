@@ -1,4 +1,4 @@
-"""Schema extensions of the gateway (the limits and masking live in ``graphql_limits``)."""
+"""Schema extensions of the gateway (the limits and masking live in ``gateway.graphql.limits``)."""
 
 from __future__ import annotations
 

@@ -3,7 +3,7 @@
 ``Upstreams.weather_report`` and ``Upstreams.random_joke`` return an :class:`Answer`: the
 parsed value, and where it came from (network or cache, how old); a stale one carries the
 ``STALE_DATA`` warning to show beside it. Transport, policies and caching live in
-``upstreams``.
+``client``.
 """
 
 from __future__ import annotations
