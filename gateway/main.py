@@ -53,7 +53,8 @@ def create_app(
     settings = settings or GatewaySettings()
     transports = transports or {}
     metrics = Metrics()
-    live = LiveHub(settings)  # shared polling for subscriptions (gateway.live)
+    # Shared polling for subscriptions (gateway.live), its series beside the others.
+    live = LiveHub(settings, registry=metrics.registry)
     configure_structlog()  # our events go through logging, as JSON under `python -m gateway`
 
     @asynccontextmanager

@@ -52,6 +52,7 @@ class LiveConnection:
             return
         self.closed_reason = reason
         logger.warning("live.connection.dropped kind=%s code=%d reason=%s", self.kind, code, reason)
+        self.hub.metrics.dropped.labels("slow_consumer").inc()
         asyncio.get_running_loop().create_task(self._abort(code, reason))
 
     async def _abort(self, code: int, reason: str) -> None:
@@ -104,11 +105,13 @@ class LiveGate:
         if self.open >= self.max_connections:
             self.refused += 1
             logger.warning("live.connection.refused kind=%s open=%d", kind, self.open)
+            self.hub.metrics.dropped.labels("limit").inc()
             await self._refuse(kind, scope, receive, send)
             return
         connection = LiveConnection(kind, self.hub, send=send)
         token = _connection.set(connection)
         self.open += 1
+        self.hub.metrics.connections.inc()
         try:
 
             async def run() -> None:
@@ -123,6 +126,7 @@ class LiveGate:
             if connection.task is not None and not connection.task.done():
                 connection.task.cancel()
             self.open -= 1
+            self.hub.metrics.connections.dec()
             _connection.reset(token)
 
     def reason(self) -> str:

@@ -21,8 +21,11 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 
+from prometheus_client import CollectorRegistry
+
 from gateway.config import GatewaySettings
 from gateway.live.coordination import RedisCoordinator
+from gateway.live.metrics import LiveMetrics
 from gateway.live.poll import poll
 from gateway.live.snapshot import LiveKey, Snapshot
 from gateway.upstream.services import Upstreams
@@ -75,8 +78,13 @@ class Feed:
 class LiveHub:
     """Every live feed of this process."""
 
-    def __init__(self, settings: GatewaySettings) -> None:
+    def __init__(
+        self, settings: GatewaySettings, *, registry: CollectorRegistry | None = None
+    ) -> None:
+        """``registry``: where the live series go (none: not exported, as in unit tests)."""
         self.settings = settings
+        self.metrics = LiveMetrics(registry or CollectorRegistry())
+        self.metrics.watch(lambda: len(self.feeds), lambda: self.subscriber_count)
         self.refresh_seconds = settings.live_refresh_seconds
         self.feeds: dict[LiveKey, Feed] = {}
         self.upstreams: Upstreams | None = None
@@ -164,6 +172,7 @@ class LiveHub:
                         weather_ttl_seconds=self.settings.cache_weather_ttl_seconds,
                     )
                     feed.polls += 1
+                    self.metrics.polls.inc()
                     feed.accept(snapshot)
                     if self.coordinator is not None:
                         await self.coordinator.publish(feed.key, snapshot)
