@@ -101,11 +101,14 @@ class AiohttpExchange:
             parsed = URL(url, encoded=True)  # client.py encoded the query already
             if len(self._urls) < 4096:
                 self._urls[url] = parsed
-        try:
-            async with asyncio.timeout(self.limits.pool_timeout_seconds):
-                await self._slots.acquire()
-        except TimeoutError as exc:
-            raise PoolFull from exc
+        if self._slots.locked():  # wait for a slot, but not past the pool timeout
+            try:
+                async with asyncio.timeout(self.limits.pool_timeout_seconds):
+                    await self._slots.acquire()
+            except TimeoutError as exc:
+                raise PoolFull from exc
+        else:
+            await self._slots.acquire()  # free: no timer to arm
         try:
             async with self._session.get(parsed, headers=headers, allow_redirects=False) as r:
                 content = await read_capped(
