@@ -284,3 +284,25 @@ async def test_only_a_change_in_the_selected_fields_is_pushed(
             await asyncio.sleep(2 * REFRESH_SECONDS)  # time for a wrong push to arrive
             city.cancel()
     assert [event["data"] for event in city_events] == [{"weather": {"city": "Rodez"}}]
+
+
+async def test_an_operator_sees_live_connections_and_feeds_in_metrics(
+    weather_stub: StubProcess, joke_stub: StubProcess
+) -> None:
+    """While three screens follow two cities, /metrics counts 3 connections and 2 feeds."""
+    with live_gateway(weather_stub, joke_stub) as gateway:
+        async with (
+            subscribers(ws_url(gateway), WEATHER % "Rodez", 2),
+            subscribers(ws_url(gateway), WEATHER % "Oslo", 1),
+            httpx.AsyncClient(timeout=10) as client,
+        ):
+            text = (await client.get(f"{gateway.url}/metrics")).text
+    series = {
+        line.split(" ")[0]: float(line.split(" ")[1])
+        for line in text.splitlines()
+        if line.startswith("canaduck_live_")
+    }
+    assert series["canaduck_live_connections"] == 3
+    assert series["canaduck_live_feeds"] == 2
+    assert series["canaduck_live_subscribers"] == 3
+    assert series["canaduck_live_polls_total"] >= 2
