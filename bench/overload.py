@@ -12,8 +12,9 @@ only 200 and 503 answers; 200s p99 <= 1 s; 503s p99 <= 50 ms; goodput (200s per 
 The load is a closed loop of keep-alive connections (``bench.client``) in a process of its
 own on the load core, recording each answer's status and latency: a 503 is answered in a
 millisecond and its client sends again at once, so at c=512 most of the traffic is
-rejections, the worst case for the gateway's core. (wrk only reports all latencies
-together, so it is not used here.)
+rejections, the worst case for the gateway's core. A third run has the same clients
+honour ``Retry-After`` (wait 1 s after a 503), as a well-behaved client would. (wrk only
+reports all latencies together, so it is not used here.)
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from dataclasses import dataclass, field
 from bench import procs
 from bench.client import Connection, _address, build_request, percentile
 from bench.stack import TARGETS, Stack, running
+from gateway.shedding import RETRY_AFTER_SECONDS
 
 TIMEOUT_SECONDS = 10.0
 
@@ -54,8 +56,11 @@ class Outcome:
         return Counter({status: len(v) for status, v in self.latencies_ms.items()})
 
 
-async def closed_loop(url: str, body: bytes, concurrency: int, seconds: float) -> Outcome:
-    """``concurrency`` keep-alive connections, each sending again as soon as answered."""
+async def closed_loop(
+    url: str, body: bytes, concurrency: int, seconds: float, pause_after_503: float = 0.0
+) -> Outcome:
+    """``concurrency`` keep-alive connections, each sending again as soon as answered (or
+    ``pause_after_503`` seconds after a 503: a client that honours ``Retry-After``)."""
     raw = build_request(url, "POST", body)
     host, port = _address(url)
     latencies: dict[int, list[float]] = defaultdict(list)
@@ -73,6 +78,8 @@ async def closed_loop(url: str, body: bytes, concurrency: int, seconds: float) -
                     status = 0
                     await connection.close()
                 latencies[status].append((time.perf_counter() - sent) * 1000)
+                if status == 503 and pause_after_503:
+                    await asyncio.sleep(pause_after_503)
         finally:
             await connection.close()
 
@@ -82,7 +89,9 @@ async def closed_loop(url: str, body: bytes, concurrency: int, seconds: float) -
 
 def _load_main(args: argparse.Namespace) -> None:
     """The load process: one run, its outcome as one JSON line on stdout."""
-    load = closed_loop(args.url, args.body.encode(), args.concurrency, args.duration)
+    load = closed_loop(
+        args.url, args.body.encode(), args.concurrency, args.duration, args.pause_after_503
+    )
     try:
         import uvloop
 
@@ -92,10 +101,13 @@ def _load_main(args: argparse.Namespace) -> None:
     print(json.dumps({"seconds": outcome.seconds, "latencies_ms": outcome.latencies_ms}))
 
 
-def measure(url: str, body: str, concurrency: int, seconds: float) -> Outcome:
+def measure(
+    url: str, body: str, concurrency: int, seconds: float, pause_after_503: float = 0.0
+) -> Outcome:
     """One run in a load process of its own, pinned to the load core."""
     command = [sys.executable, "-m", "bench.overload", "--load", url, "--body", body]
     command += ["--concurrency", str(concurrency), "--duration", str(seconds)]
+    command += ["--pause-after-503", str(pause_after_503)]
     done = subprocess.run(  # noqa: S603 (our own command line, no shell)
         procs.pinned(command, procs.LOAD_CPU),
         capture_output=True,
@@ -114,18 +126,23 @@ def _ms(value: float) -> str:
     return "-" if value != value else f"{value:.0f}"  # NaN: no such answers
 
 
-def report(saturated: Outcome, overload: Outcome, c_sat: int, c_over: int) -> list[str]:
+def table(runs: list[tuple[str, int, Outcome]]) -> list[str]:
     lines = [
-        f"{'run':<10} {'c':>4} {'200/s':>7} {'200 p50':>8} {'200 p99':>8} "
+        f"{'run':<22} {'c':>4} {'200/s':>7} {'200 p50':>8} {'200 p99':>8} "
         f"{'503/s':>7} {'503 p50':>8} {'503 p99':>8}  other answers",
     ]
-    for name, c, o in (("saturated", c_sat, saturated), ("overload", c_over, overload)):
+    for name, c, o in runs:
         others = {s: n for s, n in o.statuses().items() if s not in (200, 503)}
         lines.append(
-            f"{name:<10} {c:>4} {o.rate(200):>7.0f} {_ms(o.p(200, 50)):>8} "
+            f"{name:<22} {c:>4} {o.rate(200):>7.0f} {_ms(o.p(200, 50)):>8} "
             f"{_ms(o.p(200, 99)):>8} {o.rate(503):>7.0f} {_ms(o.p(503, 50)):>8} "
             f"{_ms(o.p(503, 99)):>8}  {others or 'none'}"
         )
+    return lines
+
+
+def checks(saturated: Outcome, overload: Outcome) -> list[str]:
+    """The targets of issue 12, for one overload run against the saturated one."""
     goodput = overload.rate(200) / saturated.rate(200) if saturated.rate(200) else 0.0
     unexpected = sum(n for s, n in overload.statuses().items() if s not in (200, 503))
     checks = [
@@ -134,9 +151,7 @@ def report(saturated: Outcome, overload: Outcome, c_sat: int, c_over: int) -> li
         ("503s p99 <= 50 ms", overload.p(503, 99) <= 50, f"{_ms(overload.p(503, 99))} ms"),
         ("goodput >= 80 % of saturated", goodput >= 0.8, f"{goodput:.0%}"),
     ]
-    lines.append("")
-    lines += [f"  [{'ok' if ok else 'MISSED'}] {what}: {seen}" for what, ok, seen in checks]
-    return lines
+    return [f"  [{'ok' if ok else 'MISSED'}] {what}: {seen}" for what, ok, seen in checks]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -151,6 +166,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--delays", type=float, nargs=2, default=(40.0, 20.0), metavar="MS")
     parser.add_argument("--load", metavar="URL", help=argparse.SUPPRESS)  # the load process
     parser.add_argument("--body", default="", help=argparse.SUPPRESS)
+    parser.add_argument("--pause-after-503", type=float, default=0.0, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.load:
         args.url = args.load
@@ -166,12 +182,19 @@ def main(argv: list[str] | None = None) -> int:
         stack.set_delays(*args.delays)
         stack.check(target)
         url = stack.url(target)
+        runs = (
+            ("saturated", args.saturated, 0.0),
+            ("overload", args.concurrency, 0.0),
+            ("overload, Retry-After", args.concurrency, float(RETRY_AFTER_SECONDS)),
+        )
         results = []
-        for concurrency in (args.saturated, args.concurrency):
-            print(f"c={concurrency}: {args.duration:g} s ...", file=sys.stderr, flush=True)
-            measure(url, target.body, concurrency, args.warmup)
+        for name, concurrency, pause in runs:
+            print(f"{name}, c={concurrency}: {args.duration:g} s", file=sys.stderr, flush=True)
+            measure(url, target.body, concurrency, args.warmup, pause)
             time.sleep(1.0)  # let the warmup's in-flight work end
-            results.append(measure(url, target.body, concurrency, args.duration))
+            results.append(
+                (name, concurrency, measure(url, target.body, concurrency, args.duration, pause))
+            )
             time.sleep(1.0)
     limit = args.max_in_flight or "the gateway's default"
     print(
@@ -180,7 +203,11 @@ def main(argv: list[str] | None = None) -> int:
         f"closed loop (bench.overload's asyncio client); "
         f"{'pinned' if procs.can_pin() else 'NOT pinned'}"
     )
-    print("\n".join(report(results[0], results[1], args.saturated, args.concurrency)))
+    print("\n".join(table(results)))
+    saturated = results[0][2]
+    for name, _, outcome in results[1:]:
+        print(f"\n{name}:")
+        print("\n".join(checks(saturated, outcome)))
     return 0
 
 

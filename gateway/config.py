@@ -45,9 +45,13 @@ class GatewaySettings(BaseSettings):
     # (httpx's read timeout is per chunk: a server dripping bytes defeats it alone). The
     # request deadline bounds the whole fan-out and must be the longer of the two.
     request_timeout_seconds: PositiveFloat = 3.0
-    # Load shedding: past this many requests in flight, answer 503 OVERLOADED at once
-    # (0 = no limit). Shutdown: after SIGTERM, fail readiness and keep serving this long.
-    max_in_flight: NonNegativeInt = 128
+    # Load shedding: past the limit of requests in flight, answer 503 OVERLOADED at once.
+    # The limit is at most max_in_flight (0 = no limit), lowered toward min_in_flight while
+    # the event loop lags more than shed_loop_lag_seconds (0 = a fixed cap).
+    # Shutdown: after SIGTERM, fail readiness and keep serving this long.
+    max_in_flight: NonNegativeInt = 64
+    min_in_flight: PositiveInt = 8
+    shed_loop_lag_seconds: float = Field(default=0.0, ge=0)
     shutdown_drain_seconds: float = Field(default=5.0, ge=0)
     upstream_timeout_seconds: PositiveFloat = 2.5
     upstream_connect_timeout_seconds: PositiveFloat = 1.0

@@ -26,7 +26,7 @@ from gateway.pages.static_files import STATIC_URL, StaticAssets
 from gateway.request_scope import BACKSTOP_GRACE_SECONDS, RequestScope
 from gateway.rest import routes as rest_routes
 from gateway.rest.fast import RestFastPath
-from gateway.shedding import Drain, LoadShedder
+from gateway.shedding import AdaptiveLimit, Drain, LoadShedder
 from gateway.upstream.services import Upstreams
 
 # After the drain, how long past its deadline a request in flight may take to finish (its
@@ -95,9 +95,13 @@ def create_app(
         seconds=settings.shutdown_drain_seconds,
         grace_seconds=settings.request_timeout_seconds + DRAIN_GRACE_SECONDS,
     )
-    app.add_middleware(
-        LoadShedder, max_in_flight=settings.max_in_flight, metrics=metrics, drain=drain
+    limit = AdaptiveLimit(
+        ceiling=settings.max_in_flight,
+        floor=settings.min_in_flight,
+        max_lag_seconds=settings.shed_loop_lag_seconds,
     )
+    metrics.watch_shedding(lambda: limit.current, lambda: limit.lag_seconds)
+    app.add_middleware(LoadShedder, limit=limit, metrics=metrics, drain=drain)
     app.include_router(operator_routes.router)
     app.include_router(rest_routes.router)
     app.include_router(display.router)

@@ -1,8 +1,9 @@
 """Who gets in: a bound on the requests in flight, and the drain before a shutdown.
 
 ``LoadShedder`` (pure ASGI, the outermost middleware) counts the requests being answered.
-Past ``GATEWAY_MAX_IN_FLIGHT`` a new one is answered at once, before the request scope,
-the body read or any routing, with 503 and ``Retry-After``:
+Past the limit (``AdaptiveLimit``: at most ``GATEWAY_MAX_IN_FLIGHT``, lowered while the
+event loop lags, see its docstring) a new one is answered at once, before the request
+scope, the body read or any routing, with 503 and ``Retry-After``:
 
 * on ``/graphql``, a GraphQL response: ``{"errors": [{"message": ..., "extensions":
   {"code": "OVERLOADED", "retryable": true, "retryAfterSeconds": 1, "requestId": ...}}]}``;
@@ -24,9 +25,11 @@ gateway goes on serving for ``seconds`` before uvicorn stops accepting and waits
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 import uuid
+from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -76,28 +79,80 @@ def _accepts_graphql_response(scope: Scope) -> bool:
     return False
 
 
+class AdaptiveLimit:
+    """The in-flight limit, between ``floor`` and ``ceiling``, steered by event-loop lag.
+
+    The gateway is one event loop: when it has more work than CPU, every callback waits
+    longer for its turn, and that wait (the lag of a 10 ms sleep) is the overload signal
+    (as in fastify's under-pressure or toobusy-js). Slow upstreams cost no CPU and add no
+    lag, so they do not lower the limit the way a latency-based limiter would. AIMD, as in
+    Netflix's concurrency-limits: each sample over ``max_lag_seconds`` takes 10 % off the
+    limit, each sample under it adds one request back. ``max_lag_seconds`` 0: a fixed cap.
+    """
+
+    SAMPLE_SECONDS = 0.01
+    DECREASE = 0.9
+    INCREASE = 1.0
+
+    def __init__(self, *, ceiling: int, floor: int, max_lag_seconds: float) -> None:
+        self.ceiling = ceiling
+        self.floor = min(floor, ceiling)
+        self.max_lag_seconds = max_lag_seconds
+        self.value = float(ceiling)
+        self.lag_seconds = 0.0
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def current(self) -> int:
+        return int(self.value)
+
+    def observe(self, lag_seconds: float) -> None:
+        self.lag_seconds = lag_seconds
+        if lag_seconds > self.max_lag_seconds:
+            self.value = max(float(self.floor), self.value * self.DECREASE)
+        else:
+            self.value = min(float(self.ceiling), self.value + self.INCREASE)
+
+    async def _watch(self) -> None:
+        while True:
+            before = time.perf_counter()
+            await asyncio.sleep(self.SAMPLE_SECONDS)
+            self.observe(time.perf_counter() - before - self.SAMPLE_SECONDS)
+
+    def start(self) -> None:
+        if self.max_lag_seconds > 0 and self.ceiling and self._task is None:
+            self._task = asyncio.create_task(self._watch(), name="canaduck.shedding.lag")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
+
+
 class LoadShedder:
-    def __init__(self, app: ASGIApp, *, max_in_flight: int, metrics: Metrics, drain: Drain) -> None:
+    def __init__(
+        self, app: ASGIApp, *, limit: AdaptiveLimit, metrics: Metrics, drain: Drain
+    ) -> None:
         self.app = app
-        self.limit = max_in_flight  # 0: no limit
+        self.limit = limit  # ceiling 0: no limit
         self.metrics = metrics
         self.drain = drain
         self.in_flight = 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":  # WebSocket subscriptions, lifespan
-            if scope["type"] == "lifespan" and "state" in scope:
-                # Published in the lifespan state: the server finds it there on SIGTERM
-                # (canaduck.cli), and every request's state carries it (``/ready``).
-                scope["state"][DRAIN_STATE_KEY] = self.drain
-            await self.app(scope, receive, send)
+            if scope["type"] == "lifespan":
+                await self._lifespan(scope, receive, send)
+            else:
+                await self.app(scope, receive, send)
             return
         if self.drain.draining:
             send = _closing(send)
         if scope["path"] in UNSHED_PATHS or _is_stream(scope):
             await self.app(scope, receive, send)
             return
-        if self.limit and self.in_flight >= self.limit:
+        if self.limit.ceiling and self.in_flight >= self.limit.current:
             await self._shed(scope, send)
             return
         self.in_flight += 1
@@ -106,22 +161,36 @@ class LoadShedder:
         finally:
             self.in_flight -= 1
 
+    async def _lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if "state" in scope:
+            # Published in the lifespan state: the server finds it there on SIGTERM
+            # (canaduck.server), and every request's state carries it (``/ready``).
+            scope["state"][DRAIN_STATE_KEY] = self.drain
+
+        async def receive_and_watch() -> Message:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                self.limit.start()
+            elif message["type"] == "lifespan.shutdown":
+                await self.limit.stop()
+            return message
+
+        await self.app(scope, receive_and_watch, send)
+
     async def _shed(self, scope: Scope, send: Send) -> None:
+        # Cheap on purpose: under overload most of the traffic is answered here. The bodies
+        # are encoded once; only the request ID (a safe token, no escaping) changes.
         rid = _client_request_id(scope) or uuid.uuid4().hex
-        members = {"retryable": True, "retryAfterSeconds": RETRY_AFTER_SECONDS, "requestId": rid}
         if scope["path"] == GRAPHQL_PATH:
-            door = "graphql"
-            extensions = {"code": OVERLOADED, **members}
-            body = {"errors": [{"message": _MESSAGE, "extensions": extensions}]}
+            self.metrics.shed("graphql")
             media = (
                 _GRAPHQL_RESPONSE_JSON if _accepts_graphql_response(scope) else b"application/json"
             )
+            payload = _GRAPHQL_BODY[0] + rid.encode() + _GRAPHQL_BODY[1]
         else:
-            door = "rest"
-            body = problem_body(503, OVERLOADED, "Overloaded", _MESSAGE, **members)
+            self.metrics.shed("rest")
             media = b"application/problem+json"
-        self.metrics.shed(door)
-        payload = json.dumps(body).encode()
+            payload = _PROBLEM_BODY[0] + rid.encode() + _PROBLEM_BODY[1]
         await send(
             {
                 "type": "http.response.start",
@@ -129,12 +198,29 @@ class LoadShedder:
                 "headers": [
                     (b"content-type", media),
                     (b"content-length", str(len(payload)).encode()),
-                    (b"retry-after", str(RETRY_AFTER_SECONDS).encode()),
+                    (b"retry-after", _RETRY_AFTER),
                     (b"x-request-id", rid.encode()),
                 ],
             }
         )
         await send({"type": "http.response.body", "body": payload})
+
+
+def _split_at_request_id(body: dict[str, Any]) -> tuple[bytes, bytes]:
+    """``body`` as JSON, cut where its ``requestId`` value goes."""
+    head, tail = json.dumps(body).encode().split(_RID_MARK.encode())
+    return head, tail
+
+
+_RID_MARK = "@request-id@"
+_MEMBERS = {"retryable": True, "retryAfterSeconds": RETRY_AFTER_SECONDS, "requestId": _RID_MARK}
+_RETRY_AFTER = str(RETRY_AFTER_SECONDS).encode()
+_GRAPHQL_BODY = _split_at_request_id(
+    {"errors": [{"message": _MESSAGE, "extensions": {"code": OVERLOADED, **_MEMBERS}}]}
+)
+_PROBLEM_BODY = _split_at_request_id(
+    problem_body(503, OVERLOADED, "Overloaded", _MESSAGE, **_MEMBERS)
+)
 
 
 def _closing(send: Send) -> Send:

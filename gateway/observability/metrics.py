@@ -74,6 +74,14 @@ class Metrics:
             ["door"],
             registry=r,
         )
+        self.in_flight_limit = Gauge(
+            "canaduck_in_flight_limit", "The load shedder's current limit", registry=r
+        )
+        self.event_loop_lag = Gauge(
+            "canaduck_event_loop_lag_seconds",
+            "How late the event loop ran the shedder's last 10 ms timer",
+            registry=r,
+        )
         # For the soak and for operators: tasks that pile up are a leak in the making.
         self.asyncio_tasks = Gauge(
             "canaduck_asyncio_tasks", "asyncio tasks alive in this process", registry=r
@@ -100,6 +108,10 @@ class Metrics:
     def watch_cache_breaker(self, breaker: CircuitBreaker | None) -> None:
         if breaker is not None:
             self.cache_breaker_state.set_function(_state_reader(breaker))
+
+    def watch_shedding(self, limit: Callable[[], float], lag: Callable[[], float]) -> None:
+        self.in_flight_limit.set_function(limit)
+        self.event_loop_lag.set_function(lag)
 
     def shed(self, door: str) -> None:
         self.shed_requests.labels(door).inc()

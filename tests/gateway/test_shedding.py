@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 import httpx
 
 from gateway.config import GatewaySettings
+from gateway.shedding import AdaptiveLimit
 from tests.gateway.conftest import serve
 from tests.support.fake_upstreams import FakeUpstream
 
@@ -80,3 +81,14 @@ async def test_no_limit_when_set_to_zero(weather: FakeUpstream, joke: FakeUpstre
     async with serve(settings, weather, joke) as gateway:
         responses = await asyncio.gather(*(gateway.post("/graphql", json=QUERY) for _ in range(20)))
     assert {r.status_code for r in responses} == {200}
+
+
+def test_adaptive_limit_falls_while_the_loop_lags_and_recovers() -> None:
+    """Lag over the bound takes the limit down to its floor; no lag brings it back up."""
+    limit = AdaptiveLimit(ceiling=64, floor=8, max_lag_seconds=0.025)
+    for _ in range(100):
+        limit.observe(0.1)
+    assert limit.current == 8
+    for _ in range(100):
+        limit.observe(0.001)
+    assert limit.current == 64
