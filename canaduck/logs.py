@@ -17,8 +17,10 @@ import logging
 import os
 import sys
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any, Literal, TextIO
 
+import orjson
 import structlog
 
 LogFormat = Literal["console", "json"]
@@ -92,13 +94,43 @@ def _renderer(log_format: LogFormat, stream: TextIO) -> list[Any]:
 
 def formatter(log_format: LogFormat) -> logging.Formatter:
     """The formatter of every line on stderr, for a resolved ``log_format``."""
-    return structlog.stdlib.ProcessorFormatter(
+    made = structlog.stdlib.ProcessorFormatter(
         foreign_pre_chain=_SHARED,
         processors=[
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,
             *_renderer(log_format, sys.stderr),
         ],
     )
+    made.canaduck_format = log_format  # type: ignore[attr-defined]  # read by json_line
+    return made
+
+
+def json_line(logger: logging.Logger, event: str, fields: Mapping[str, Any]) -> bool:
+    """Write an INFO event as the very line the JSON formatter would, skipping the
+    structlog and logging machinery (about 0.1 CPU-ms a line, a tenth of a fast request).
+
+    Only when the root logger's one handler is our JSON stream handler and ``logger`` logs
+    INFO; otherwise (console lines, a test's capture, a level above INFO) it writes nothing
+    and returns False, and the caller logs the usual way.
+    """
+    handlers = logging.root.handlers
+    if len(handlers) != 1 or not logger.isEnabledFor(logging.INFO):
+        return False
+    handler = handlers[0]
+    if (
+        getattr(handler.formatter, "canaduck_format", None) != "json"
+        or type(handler) is not logging.StreamHandler
+    ):
+        return False
+    line = {
+        **fields,
+        "event": event,
+        "level": "info",
+        "logger": logger.name,
+        "timestamp": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+    }
+    handler.stream.write(orjson.dumps(line, default=str).decode() + "\n")
+    return True
 
 
 def logging_config(

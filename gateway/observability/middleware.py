@@ -7,6 +7,7 @@ and the request ID that scope put on the response. Deeper layers add to the requ
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 
@@ -14,10 +15,12 @@ import structlog
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from canaduck.logs import json_line
 from gateway.context import RequestRecord, _record
 from gateway.observability.metrics import Metrics
 
 log = structlog.get_logger("gateway.request")
+_stdlib_logger = logging.getLogger("gateway.request")
 
 
 def _header(message: Message, name: bytes) -> str | None:
@@ -80,14 +83,15 @@ class Observe:
             route = self._route(scope)
             self.metrics.requests.labels(route, record.fields or "", str(status)).inc()
             self.metrics.request_seconds.labels(route).observe(seconds)
-            log.info(
-                "request",
-                method=scope["method"],
-                route=route,
-                status=status,
-                duration_ms=round(seconds * 1000, 1),
-                request_id=request_id,
-                operation=record.operation,
-                fields=record.fields,
-                upstreams=record.sources or None,
-            )
+            line = {
+                "method": scope["method"],
+                "route": route,
+                "status": status,
+                "duration_ms": round(seconds * 1000, 1),
+                "request_id": request_id,
+                "operation": record.operation,
+                "fields": record.fields,
+                "upstreams": record.sources or None,
+            }
+            if not json_line(_stdlib_logger, "request", line):
+                log.info("request", **line)

@@ -124,3 +124,47 @@ def test_cli_refuses_an_unknown_format_from_the_environment(
         serve(name="demo", app_factory="demo:create_app", default_port=9, description="", argv=[])
     assert exit_.value.code == 2
     assert "auto, console, json" in capsys.readouterr().err
+
+
+FAST_LINE = """
+import logging, logging.config, sys
+import structlog
+from canaduck.logs import configure_structlog, json_line, logging_config
+configure_structlog()
+logging.config.dictConfig(logging_config("info", log_format=sys.argv[1]))
+fields = {"route": "/fullinfo", "status": 200, "upstreams": {"weather": {"cache": "hit"}}}
+structlog.get_logger("gateway.request").info("request", **fields)
+print(json_line(logging.getLogger("gateway.request"), "request", fields), file=sys.stderr)
+"""
+
+
+def test_the_request_lines_shortcut_writes_the_formatters_very_line() -> None:
+    """json_line writes what structlog's JSON renderer writes, timestamp apart."""
+    done = subprocess.run(
+        [sys.executable, "-c", FAST_LINE, "json"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=environment(),
+        timeout=30,
+        check=True,
+    )
+    slow, fast, took = done.stderr.splitlines()
+    assert took == "True"
+    slow_event, fast_event = json.loads(slow), json.loads(fast)
+    assert slow_event.pop("timestamp")[:16] == fast_event.pop("timestamp")[:16]
+    assert list(slow_event.items()) == list(fast_event.items())
+
+
+def test_the_shortcut_steps_aside_for_console_lines() -> None:
+    """On console lines json_line writes nothing and says so."""
+    done = subprocess.run(
+        [sys.executable, "-c", FAST_LINE, "console"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=environment(),
+        timeout=30,
+        check=True,
+    )
+    assert done.stderr.splitlines()[-1] == "False"
