@@ -87,7 +87,9 @@ class AdaptiveLimit:
     (as in fastify's under-pressure or toobusy-js). Slow upstreams cost no CPU and add no
     lag, so they do not lower the limit the way a latency-based limiter would. AIMD, as in
     Netflix's concurrency-limits: each sample over ``max_lag_seconds`` takes 10 % off the
-    limit, each sample under it adds one request back. ``max_lag_seconds`` 0: a fixed cap.
+    limit, each sample under it adds one request back. ``max_lag_seconds`` 0: a fixed cap
+    (the default: measured better under a flood, see docs/reliability.md), the lag still
+    sampled for ``canaduck_event_loop_lag_seconds``.
     """
 
     SAMPLE_SECONDS = 0.01
@@ -108,6 +110,8 @@ class AdaptiveLimit:
 
     def observe(self, lag_seconds: float) -> None:
         self.lag_seconds = lag_seconds
+        if not self.max_lag_seconds:
+            return  # a fixed cap: the lag is only reported
         if lag_seconds > self.max_lag_seconds:
             self.value = max(float(self.floor), self.value * self.DECREASE)
         else:
@@ -120,7 +124,7 @@ class AdaptiveLimit:
             self.observe(time.perf_counter() - before - self.SAMPLE_SECONDS)
 
     def start(self) -> None:
-        if self.max_lag_seconds > 0 and self.ceiling and self._task is None:
+        if self._task is None:  # the lag is reported whether or not it steers the limit
             self._task = asyncio.create_task(self._watch(), name="canaduck.shedding.lag")
 
     async def stop(self) -> None:
