@@ -11,12 +11,18 @@ Each admitted connection gets a :class:`LiveConnection` in a context variable: t
 subscription resolvers find the hub through it, and can ``abort`` the connection (a slow
 consumer): a WebSocket gets a close frame with the code and reason; an SSE response is
 ended (cancelled) where it stands, as the client is not reading it anyway.
+
+When the shutdown drain starts (``gateway.shedding.Drain``, in the lifespan state), every
+live connection is ended, and any opened later too: WebSocket with 1012 (service restart),
+SSE by ending the stream. Screens reconnect at once, to a replica that is not leaving,
+instead of holding this one until the drain's grace runs out.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import json
 import logging
 from contextvars import ContextVar
@@ -31,7 +37,10 @@ from gateway.live.hub import LiveHub
 logger = logging.getLogger("gateway.live")
 
 GRAPHQL_PATH = "/graphql"
+CLOSE_SERVICE_RESTART = 1012
 CLOSE_TRY_AGAIN_LATER = 1013
+DRAIN_CHECK_SECONDS = 0.5
+RESTARTING = "The gateway is restarting; reconnect (another replica will answer)."
 CLOSE_SEND_TIMEOUT_SECONDS = 1.0
 TRANSPORT_WS = "graphql-transport-ws"
 
@@ -46,13 +55,13 @@ class LiveConnection:
     send: Send | None = None
     closed_reason: str | None = field(default=None)
 
-    def abort(self, code: int, reason: str) -> None:
+    def abort(self, code: int, reason: str, *, why: str = "slow_consumer") -> None:
         """Close this connection from outside its own task (it may be stuck writing)."""
         if self.closed_reason is not None or self.task is None:
             return
         self.closed_reason = reason
         logger.warning("live.connection.dropped kind=%s code=%d reason=%s", self.kind, code, reason)
-        self.hub.metrics.dropped.labels("slow_consumer").inc()
+        self.hub.metrics.dropped.labels(why).inc()
         asyncio.get_running_loop().create_task(self._abort(code, reason))
 
     async def _abort(self, code: int, reason: str) -> None:
@@ -91,6 +100,8 @@ class LiveGate:
         self.max_connections = max_connections
         self.open = 0
         self.refused = 0
+        self.connections: set[LiveConnection] = set()
+        self._drain_watch: asyncio.Task[None] | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind: Kind | None = None
@@ -108,8 +119,10 @@ class LiveGate:
             self.hub.metrics.dropped.labels("limit").inc()
             await self._refuse(kind, scope, receive, send)
             return
+        self._watch(scope)
         connection = LiveConnection(kind, self.hub, send=send)
         token = _connection.set(connection)
+        self.connections.add(connection)
         self.open += 1
         self.hub.metrics.connections.inc()
         try:
@@ -125,9 +138,26 @@ class LiveGate:
         finally:
             if connection.task is not None and not connection.task.done():
                 connection.task.cancel()
+            self.connections.discard(connection)
             self.open -= 1
             self.hub.metrics.connections.dec()
             _connection.reset(token)
+
+    def _watch(self, scope: Scope) -> None:
+        """Start watching the shutdown drain (once; the lifespan state holds it)."""
+        drain = (scope.get("state") or {}).get("drain")
+        if drain is None or self._drain_watch is not None:
+            return
+        self._drain_watch = asyncio.get_running_loop().create_task(
+            self._end_on_drain(drain), name="live.drain", context=contextvars.Context()
+        )
+
+    async def _end_on_drain(self, drain: object) -> None:
+        while True:
+            await asyncio.sleep(DRAIN_CHECK_SECONDS)
+            if getattr(drain, "draining", False):
+                for connection in list(self.connections):
+                    connection.abort(CLOSE_SERVICE_RESTART, RESTARTING, why="draining")
 
     def reason(self) -> str:
         return (

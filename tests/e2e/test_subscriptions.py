@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import os
+import signal
 import time
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
@@ -306,3 +309,29 @@ async def test_an_operator_sees_live_connections_and_feeds_in_metrics(
     assert series["canaduck_live_feeds"] == 2
     assert series["canaduck_live_subscribers"] == 3
     assert series["canaduck_live_polls_total"] >= 2
+
+
+async def test_the_shutdown_drain_sends_live_screens_elsewhere_at_once(
+    weather_stub: StubProcess, joke_stub: StubProcess
+) -> None:
+    """On SIGTERM a WebSocket subscriber is closed with 1012 (service restart) early in the
+    drain, not held until the drain ends."""
+    drain_seconds = 8.0
+    env = {"GATEWAY_SHUTDOWN_DRAIN_SECONDS": str(drain_seconds)}
+    with live_gateway(weather_stub, joke_stub, extra_env=env) as gateway:
+        async with websockets.connect(
+            ws_url(gateway), subprotocols=[websockets.Subprotocol("graphql-transport-ws")]
+        ) as ws:
+            await ws.send(json.dumps({"type": "connection_init"}))
+            payload = {"query": WEATHER % "Rodez"}
+            await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": payload}))
+            signalled = time.monotonic()
+            os.kill(gateway.pid, signal.SIGTERM)
+            with contextlib.suppress(websockets.ConnectionClosed):
+                async with asyncio.timeout(drain_seconds):
+                    async for _ in ws:
+                        pass
+            closed_after = time.monotonic() - signalled
+    assert ws.close_code == 1012
+    assert "restarting" in (ws.close_reason or "")
+    assert closed_after < drain_seconds / 2
