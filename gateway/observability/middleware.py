@@ -93,5 +93,8 @@ class Observe:
                 "fields": record.fields,
                 "upstreams": record.sources or None,
             }
-            if not json_line(_stdlib_logger, "request", line):
+            # structlog runs its processors before the level check: ask first.
+            if not json_line(_stdlib_logger, "request", line) and _stdlib_logger.isEnabledFor(
+                logging.INFO
+            ):
                 log.info("request", **line)
