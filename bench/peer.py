@@ -84,8 +84,8 @@ def compose(weather: procs.Process, joke: procs.Process, directory: Path) -> Pat
 def gateway(
     supergraph: Path, *, fork: int = 1, pin: bool = True, name: str = NAME
 ) -> procs.Process:
-    """``hive-gateway supergraph <file>``, one process (``fork`` > 1: that many workers,
-    unpinned, for the N-processes comparison), on the gateway's core."""
+    """``hive-gateway supergraph <file>``: one process on the gateway's core, or with
+    ``fork`` > 1 that many workers on both cores (the N-processes comparison)."""
     port = procs.free_port()
     command = [
         str(BIN_DIR / "hive-gateway"),
@@ -96,5 +96,7 @@ def gateway(
     ]
     # NODE_ENV=production: how a Node server is deployed (no development-only work).
     env = {"NODE_ENV": "production"}
-    cpu = procs.SERVER_CPU if pin and fork == 1 else None
+    cpu: int | str | None = None
+    if pin:
+        cpu = procs.SERVER_CPU if fork == 1 else procs.BOTH_CPUS
     return procs.Process(name, command, port=port, env=env, cpu=cpu, health_path=HEALTH_PATH)

@@ -27,6 +27,9 @@ START_TIMEOUT_SECONDS = 20.0
 STOP_TIMEOUT_SECONDS = 10.0
 SERVER_CPU = 1  # the gateway's core
 LOAD_CPU = 0  # stubs, load generator, this process
+# N server processes (--workers N): both cores, set explicitly, since a child of this
+# pinned process would otherwise inherit CPU 0 alone.
+BOTH_CPUS = f"{LOAD_CPU},{SERVER_CPU}"
 
 
 def free_port() -> int:
@@ -48,8 +51,9 @@ def pin_self_to_load_cpu() -> None:
         os.sched_setaffinity(0, {LOAD_CPU})
 
 
-def pinned(command: Sequence[str], cpu: int | None) -> list[str]:
-    """``command`` under ``taskset -c cpu`` (taskset execs it, so the pid is the program's)."""
+def pinned(command: Sequence[str], cpu: int | str | None) -> list[str]:
+    """``command`` under ``taskset -c cpu`` (taskset execs it, so the pid is the program's);
+    ``cpu`` may be a list such as :data:`BOTH_CPUS`."""
     if cpu is None or not can_pin():
         return list(command)
     return ["taskset", "-c", str(cpu), *command]
@@ -65,7 +69,7 @@ class Process:
         *,
         port: int,
         env: Mapping[str, str] | None = None,
-        cpu: int | None = None,
+        cpu: int | str | None = None,
         health_path: str = "/health",
     ) -> None:
         self.name = name
@@ -171,9 +175,9 @@ def gateway(
 ) -> Process:
     """The real gateway on CPU 1; ``transport="aiohttp"`` goes through ``bench.gateway_app``.
 
-    ``workers`` > 1: ``python -m gateway --workers N`` (the lead's change; until the gateway
-    accepts the option this start fails with its usage error), not pinned: N processes on
-    one core would measure the core, not the workers."""
+    ``workers`` > 1: ``python -m gateway --workers N`` on both cores (N processes on one
+    core would measure the core, not the workers); a gateway without the option fails to
+    start with its usage error."""
     port = free_port()
     module = "gateway" if transport == "httpx" else "bench.gateway_app"
     args: tuple[str, ...] = ("--host", LOOPBACK, "--port", str(port))
@@ -181,7 +185,9 @@ def gateway(
         args += ("--workers", str(workers))
     env = {"WEATHER_URL": weather.url, "JOKE_URL": joke.url, "BENCH_TRANSPORT": transport}
     env.update(settings or {})
-    cpu = SERVER_CPU if pin and workers == 1 else None
+    cpu: int | str | None = None
+    if pin:
+        cpu = SERVER_CPU if workers == 1 else BOTH_CPUS
     return Process(name, python_module(module, *args), port=port, env=env, cpu=cpu)
 
 

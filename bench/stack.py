@@ -145,10 +145,19 @@ class Stack:
         try:
             supergraph = peer.compose(weather, joke, Path(self._workdir.name))
             self._add(peer.gateway(supergraph))
-            if self.workers > 1:
-                self._add(peer.gateway(supergraph, fork=self.workers, name=f"{peer.NAME}-workers"))
         except (RuntimeError, OSError, subprocess.SubprocessError) as error:
             self.drop_peer(f"the peer did not start: {error}")
+            return
+        if self.workers > 1:
+            workers = peer.gateway(supergraph, fork=self.workers, name=f"{peer.NAME}-workers")
+            try:
+                self._add(workers)
+            except (RuntimeError, OSError) as error:
+                self.servers.pop(workers.name, None)
+                workers.stop()
+                last = str(error).strip().splitlines()[-1]
+                reason = f"`hive-gateway --fork {self.workers}` failed: {last}"
+                self.workers_missing = "; ".join(filter(None, (self.workers_missing, reason)))
 
     def has(self, process: str) -> bool:
         return process in self.servers
