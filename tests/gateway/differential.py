@@ -105,7 +105,11 @@ class Answers:
     reference_status: int
 
     def differences(self) -> list[str]:
+        """What differs; two crashes (HTTP 5xx) are no agreement but a difference too."""
         found = compare(self.fast, self.reference)
+        for side, status in (("fast", self.fast_status), ("reference", self.reference_status)):
+            if status >= 500:
+                found.append(f"HTTP {status} from the {side} path: a crash answers nothing")
         if self.fast_status != self.reference_status:
             found.append(
                 f"HTTP status: fast {self.fast_status} != reference {self.reference_status}"

@@ -34,8 +34,6 @@ from tests.support.fake_upstreams import FakeUpstream, Fault, weather_body
 
 JSON = "application/json"
 SEED = '{ fullinfo(city: "Rodez") { city weather { temperature condition } joke } }'
-JOKE = "{ joke { id text lang } }"
-WEATHER = '{ weather(city: "Rodez", country: "fr") { city country temperature observedAt } }'
 
 # Room for generated documents: limits the generator would trip on every other draw
 # (both paths answer those with the same single error; the hand corpus covers that).
@@ -182,9 +180,16 @@ MASKED_VARIABLE_ERRORS = pytest.mark.xfail(
     "'Unexpected error.' INTERNAL_ERROR; the prepared path answers graphql-core's message "
     "with GRAPHQL_VALIDATION_FAILED.",
 )
+UNKNOWN_OPERATION_CRASHES = pytest.mark.xfail(
+    strict=True,
+    reason="An operationName the document does not define: Strawberry's schema.execute raises "
+    "CannotGetOperationTypeError, which GraphQLEndpoint._reference does not catch (HTTP 500 "
+    "problem JSON); Strawberry's own view answered 400 \"Unknown operation named 'B'.\"",
+)
 KNOWN_GAPS = {
     "bad enum variable": MASKED_VARIABLE_ERRORS,
     "missing required variable": MASKED_VARIABLE_ERRORS,
+    "unknown operation name": UNKNOWN_OPERATION_CRASHES,
 }
 
 
@@ -290,13 +295,13 @@ async def test_open_circuits_match_the_reference(weather: FakeUpstream, joke: Fa
         _set_faults(weather, joke, ("503", "dead"))
         await gateway.answers(Document(SEED))  # one failure each: both circuits open
         _set_faults(weather, joke, (None, None))
-        found = [
-            *await _differences(gateway, CORPUS["seed"]),
-            *await _differences(gateway, CORPUS["every field"]),
-        ]
-        calls = (len(weather.calls), len(joke.calls))
+        found, codes = [], set()
+        for document in (CORPUS["seed"], CORPUS["every field"], CORPUS["aliases"]):
+            answers = await gateway.answers(document)
+            found += answers.differences()
+            codes |= {e["extensions"]["code"] for e in answers.reference.get("errors", ())}
     assert found == []
-    assert calls == (1, 0), "the circuits did not stay open"
+    assert codes == {"UPSTREAM_CIRCUIT_OPEN"}
 
 
 @pytest.mark.parametrize(
