@@ -326,15 +326,18 @@
   }
 
   // The live connection: one WebSocket, one subscription at a time (the city on screen).
-  const live = { socket: null, ready: false, city: null, id: 0 };
+  const live = { socket: null, ready: false, connecting: false, city: null, id: 0 };
   const connectTimeoutMs = 5000;
 
   function connectLive() {
+    if (live.connecting) return Promise.resolve(false); // one attempt at a time
+    live.connecting = true;
     return new Promise((resolve) => {
       let settled = false;
       const settle = (ok) => {
         if (!settled) {
           settled = true;
+          live.connecting = false;
           resolve(ok);
         }
       };
@@ -377,7 +380,10 @@
       socket.onclose = () => {
         clearTimeout(timer);
         settle(false);
-        if (live.socket === socket) dropLive();
+        if (live.socket === socket) {
+          dropLive(); // polls from the next refresh on, unless this brings it back first
+          setTimeout(resumeLive, 1000 + Math.random() * 4000); // spread a restart's screens
+        }
       };
     });
   }
@@ -389,6 +395,11 @@
     live.city = null;
     showMode("polling");
     if (socket && socket.readyState <= 1) socket.close();
+  }
+
+  async function resumeLive() {
+    if (live.ready || !(await connectLive())) return;
+    follow(config.cities[state.index]);
   }
 
   function follow(city) {
