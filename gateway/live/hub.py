@@ -65,9 +65,9 @@ class Feed:
     polls: int = 0
 
     def accept(self, snapshot: Snapshot) -> None:
-        """Keep ``snapshot`` if it is newer; offer it to everyone if its content changed."""
-        if self.latest is not None and snapshot.polled_at < self.latest.polled_at:
-            return
+        """Keep ``snapshot``; offer it to everyone if its content changed. Snapshots come in
+        poll order (one poller per key per interval; pub/sub keeps order), so no timestamp
+        comparison, which clock skew between replicas would make wrong."""
         changed = not snapshot.same_content(self.latest)
         self.latest = snapshot
         if changed:

@@ -48,7 +48,7 @@ def test_an_unchanged_snapshot_is_not_offered_again() -> None:
     feed.accept(snapshot(21.2, polled_at=1.0))
     feed.accept(snapshot(21.2, polled_at=2.0))
     feed.accept(snapshot(22.0, polled_at=3.0))
-    feed.accept(snapshot(21.0, polled_at=2.5))  # late (another replica's), older: ignored
+    feed.accept(snapshot(22.0, polled_at=4.0))  # this replica's own publication, echoed
     temperatures = []
     while not subscriber.queue.empty():
         value = subscriber.queue.get_nowait().weather.value
