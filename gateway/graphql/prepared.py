@@ -25,6 +25,7 @@ import logging
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from graphql import (
@@ -386,9 +387,8 @@ class Runner:
                         )
                     )
                 else:
-                    calls.append(
-                        self._joke_text(upstreams.random_joke(lang), child, child_path, value, out)
-                    )
+                    call = upstreams.random_joke(lang)
+                    calls.append(self._fill(call, child, child_path, value, out, _joke_text))
         if len(calls) == 1:
             await calls[0]
         elif calls:
@@ -417,12 +417,16 @@ class Runner:
         if args is None:
             return
         path: list[str | int] = [sel.key]
-        answer = await self._answer(upstreams.random_joke(args["lang"]), sel, path, out)
-        if answer is not None:
-            joke = answer.value
-            out.data[sel.key] = self._shape(
+        await self._fill(
+            upstreams.random_joke(args["lang"]),
+            sel,
+            path,
+            out.data,
+            out,
+            lambda joke: self._shape(
                 "Joke", sel.children, {"id": joke.id, "text": joke.joke, "lang": joke.lang}
-            )
+            ),
+        )
 
     async def _weather(
         self,
@@ -432,21 +436,23 @@ class Runner:
         target: dict[str, Any],
         out: Outcome,
     ) -> None:
-        answer = await self._answer(call, sel, path, out)
-        if answer is not None:
-            target[sel.key] = self._shape("Weather", sel.children, answer.value)
+        await self._fill(
+            call, sel, path, target, out, partial(self._shape, "Weather", sel.children)
+        )
 
-    async def _joke_text(
+    async def _fill(
         self,
-        call: Awaitable[Answer[JokePayload]],
+        call: Awaitable[Answer[Any]],
         sel: Selection,
         path: list[str | int],
         target: dict[str, Any],
         out: Outcome,
+        shape: Callable[[Any], Any],
     ) -> None:
+        """``target[sel.key]`` = the shaped answer, or an error at ``path``."""
         answer = await self._answer(call, sel, path, out)
         if answer is not None:
-            target[sel.key] = answer.value.joke
+            target[sel.key] = shape(answer.value)
 
     async def _answer(
         self, call: Awaitable[Answer[Any]], sel: Selection, path: list[str | int], out: Outcome
@@ -510,6 +516,10 @@ class Runner:
                 extensions={"code": "INTERNAL_ERROR"},
             )
         out.errors.append(error)
+
+
+def _joke_text(joke: JokePayload) -> str:
+    return joke.joke
 
 
 _PYTHON_NAMES: dict[str, str] = {}
