@@ -5,7 +5,8 @@ Each document goes down both paths of one in-process gateway over the fakes (see
 (message, path, locations, extensions; as a multiset), ``extensions.sources`` (apart from
 latencyMs and ageSeconds). Generated documents, a hand corpus under every fault mode of
 the fakes, and the upstream states that need setting up: timeouts, open circuits, stale
-and cached answers. The last test proves the comparison catches a shaper bug.
+and cached answers. The last two tests check the comparison itself: what it ignores,
+and that it catches a deliberate shaper bug.
 """
 
 from __future__ import annotations
