@@ -135,9 +135,16 @@ class Preparer:
         except GraphQLError as error:
             return PreparedOperation(errors=[error])
         operation = get_operation_ast(document, operation_name)
-        if operation is None:
-            # No operation to run: the reference execution words that error its own way.
-            return PreparedOperation(document=document)
+        if operation is None:  # a request error, as graphql-core's executor words it
+            count = sum(isinstance(d, OperationDefinitionNode) for d in document.definitions)
+            message = (
+                f"Unknown operation named '{operation_name}'."
+                if operation_name
+                else "Must provide operation name if query contains multiple operations."
+                if count > 1
+                else "Must provide an operation."
+            )
+            return PreparedOperation(errors=[GraphQLError(message)])
         violation = self.limits.violation(document)
         if violation is not None:
             return PreparedOperation(
