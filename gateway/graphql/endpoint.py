@@ -24,7 +24,7 @@ false`` marks an answer with errors.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
@@ -45,7 +45,7 @@ from gateway.graphql.router import (
     COMPLETED_HEADER,
     PREFLIGHT_HEADERS,
     GatewayGraphQLRouter,
-    default_code,
+    add_code_and_request_id,
 )
 from gateway.graphql.schema import Context, DocumentRules, GatewaySchema, build_schema, get_context
 from gateway.upstream.services import Upstreams
@@ -262,7 +262,7 @@ class GraphQLEndpoint:
         body: dict[str, Any] = {"data": outcome.data}
         if errors:
             _log(errors)
-            body["errors"] = _formatted(errors)
+            body["errors"] = formatted_errors(errors)
         if record is not None and record.sources:
             body["extensions"] = {"sources": dict(record.sources)}
         return 200, body
@@ -282,7 +282,7 @@ class GraphQLEndpoint:
             return (400 if strict else 200), self._errors_only(result.errors, strict)
         body: dict[str, Any] = {"data": result.data}
         if result.errors:
-            body["errors"] = _formatted(result.errors)
+            body["errors"] = formatted_errors(result.errors)
         if result.extensions:
             body["extensions"] = result.extensions
         return 200, body
@@ -292,7 +292,7 @@ class GraphQLEndpoint:
         under application/json, as the gateway always answered there."""
         _log(errors)
         body: dict[str, Any] = {} if strict else {"data": None}
-        body["errors"] = _formatted(errors)
+        body["errors"] = formatted_errors(errors)
         return body
 
 
@@ -371,19 +371,9 @@ async def _read_body(receive: Receive) -> bytes:
             return b"".join(chunks)
 
 
-def _formatted(errors: list[GraphQLError]) -> list[dict[str, Any]]:
-    """Each error as JSON, with a code (graphql-core's own errors get one) and the
-    request ID."""
-    rid = context.request_id()
-    formatted = []
-    for error in errors:
-        entry: dict[str, Any] = dict(error.formatted)
-        extensions = {"code": default_code(error.message), **(entry.get("extensions") or {})}
-        if rid is not None:
-            extensions["requestId"] = rid
-        entry["extensions"] = extensions
-        formatted.append(entry)
-    return formatted
+def formatted_errors(errors: Sequence[GraphQLError]) -> list[dict[str, Any]]:
+    """Each error as JSON, as every GraphQL error of the gateway leaves it."""
+    return [add_code_and_request_id(dict(error.formatted)) for error in errors]
 
 
 def _log(errors: list[GraphQLError]) -> None:

@@ -71,6 +71,20 @@ def default_code(message: str) -> str:
     )
 
 
+def add_code_and_request_id(error: dict[str, Any]) -> dict[str, Any]:
+    """A formatted error with ``extensions.code`` (graphql-core's own errors get one) and
+    the request's ID: what every GraphQL error of the gateway carries."""
+    extensions = {
+        "code": default_code(str(error.get("message", ""))),
+        **(error.get("extensions") or {}),
+    }
+    rid = context.request_id()
+    if rid is not None:
+        extensions["requestId"] = rid
+    error["extensions"] = extensions
+    return error
+
+
 class GatewayGraphQLRouter(OfflineGraphQLRouter[ContextT, RootValueT]):
     def __init__(self, schema: BaseSchema, *, allow_queries_via_get: bool, **kwargs: Any) -> None:
         live = getattr(schema, "subscription", None) is not None
@@ -91,17 +105,9 @@ class GatewayGraphQLRouter(OfflineGraphQLRouter[ContextT, RootValueT]):
         self, request: Request, result: ExecutionResult
     ) -> GraphQLHTTPResponse:
         response = await super().process_result(request, result)
-        rid = context.request_id()
         for error in response.get("errors") or ():
-            if not isinstance(error, dict):  # typed as object; formatted errors are dicts
-                continue
-            extensions = {
-                "code": default_code(str(error.get("message", ""))),
-                **(error.get("extensions") or {}),
-            }
-            if rid is not None:
-                extensions["requestId"] = rid
-            error["extensions"] = extensions
+            if isinstance(error, dict):  # typed as object; formatted errors are dicts
+                add_code_and_request_id(error)
         return response
 
     def create_response(

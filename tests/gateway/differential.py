@@ -27,7 +27,6 @@ from asgi_lifespan import LifespanManager
 from fastapi import FastAPI, Request, Response
 from graphql import (
     FieldNode,
-    GraphQLError,
     GraphQLObjectType,
     GraphQLSchema,
     OperationDefinitionNode,
@@ -38,9 +37,8 @@ from graphql import (
 from hypothesis import strategies as st
 from hypothesis_graphql import queries
 
-from gateway import context
 from gateway.config import GatewaySettings
-from gateway.graphql.router import default_code
+from gateway.graphql.endpoint import formatted_errors
 from gateway.graphql.schema import Context, build_schema
 from gateway.main import create_app
 from tests.support.fake_upstreams import FakeUpstream, Fault
@@ -160,27 +158,12 @@ def add_reference_route(app: FastAPI, settings: GatewaySettings) -> None:
         )
         body: dict[str, Any] = {"data": result.data}
         if result.errors:
-            body["errors"] = formatted(result.errors)
+            body["errors"] = formatted_errors(result.errors)
         if result.extensions:
             body["extensions"] = result.extensions
         return Response(orjson.dumps(body), media_type="application/json")
 
     app.add_api_route(REFERENCE_PATH, reference, methods=["POST"], include_in_schema=False)
-
-
-def formatted(errors: Sequence[GraphQLError]) -> list[dict[str, Any]]:
-    """Errors as the gateway's GraphQL router post-processes Strawberry's answers: a
-    ``code`` for graphql-core's own errors, and the request ID."""
-    rid = context.request_id()
-    entries = []
-    for error in errors:
-        entry: dict[str, Any] = dict(error.formatted)
-        extensions = {"code": default_code(error.message), **(entry.get("extensions") or {})}
-        if rid is not None:
-            extensions["requestId"] = rid
-        entry["extensions"] = extensions
-        entries.append(entry)
-    return entries
 
 
 @asynccontextmanager
