@@ -20,7 +20,7 @@ from bench import peer, procs
 from bench.client import LoadResult, burst, run_load
 from bench.report import peer_rows, peer_table
 from bench.run import Results
-from bench.stack import CACHE_OFF, CACHE_ON, fullinfo_body
+from bench.stack import BURST_ROOM, CACHE_OFF, CACHE_ON, fullinfo_body
 from tests.support.node import require_node
 
 pytestmark = pytest.mark.e2e
@@ -109,7 +109,8 @@ def test_identical_concurrent_misses_cost_one_upstream_call(
     stubs: tuple[procs.Process, procs.Process],
 ) -> None:
     """A burst of 100 identical fullinfos for an uncached city calls the weather service once."""
-    server = procs.gateway(*stubs, settings=CACHE_ON, pin=False, name="gateway-cached")
+    settings = {**CACHE_ON, **BURST_ROOM}  # all 100 in flight: coalescing, not shedding
+    server = procs.gateway(*stubs, settings=settings, pin=False, name="gateway-cached")
     try:
         server.start()
         body = fullinfo_body("Coalesced").encode()
