@@ -99,6 +99,7 @@ class GatewaySettings(BaseSettings):
     live_ping_seconds: PositiveFloat = 15.0  # WebSocket ping / SSE heartbeat
     live_idle_timeout_seconds: PositiveFloat = 45.0  # WebSocket: nothing heard for this long
     live_queue_size: PositiveInt = 8  # unsent updates per subscriber before it is dropped
+    live_max_feeds: PositiveInt = 200  # distinct (city, lang, country) polled at once
 
     # One switch for a public deployment: CANADUCK_ENV=production turns off everything an
     # attacker enjoys and a developer wants (the GraphiQL page, introspection, "did you mean"

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from prometheus_client import CollectorRegistry
 
 from gateway.config import GatewaySettings
+from gateway.errors import ApiError
 from gateway.live.coordination import RedisCoordinator
 from gateway.live.metrics import LiveMetrics
 from gateway.live.poll import poll
@@ -31,6 +32,14 @@ from gateway.live.snapshot import LiveKey, Snapshot
 from gateway.upstream.services import Upstreams
 
 logger = logging.getLogger("gateway.live")
+
+
+class TooManyFeeds(ApiError):
+    """Each feed polls on its own: their number is what subscriptions cost upstream."""
+
+    status_code = 503
+    code = "TOO_MANY_LIVE_FEEDS"
+    title = "Too many live feeds"
 
 
 @dataclass(eq=False)
@@ -114,6 +123,12 @@ class LiveHub:
         at once when there is one, then every change."""
         subscriber = Subscriber(asyncio.Queue(self.settings.live_queue_size), on_overflow)
         feed = self.feeds.get(key)
+        if feed is None and len(self.feeds) >= self.settings.live_max_feeds:
+            raise TooManyFeeds(
+                f"The gateway already follows {len(self.feeds)} cities live (its limit); "
+                "subscribe to one of them, or try again later.",
+                extra={"limit": self.settings.live_max_feeds, "retryable": True},
+            )
         if feed is None:
             feed = self.feeds[key] = Feed(key, city)
             # A clean context: the poller outlives the request that started it, and must

@@ -335,3 +335,21 @@ async def test_the_shutdown_drain_sends_live_screens_elsewhere_at_once(
     assert ws.close_code == 1012
     assert "restarting" in (ws.close_reason or "")
     assert closed_after < drain_seconds / 2
+
+
+async def test_a_subscription_past_the_feed_limit_gets_a_coded_error(
+    weather_stub: StubProcess, joke_stub: StubProcess
+) -> None:
+    """With room for one feed, a second city is refused with TOO_MANY_LIVE_FEEDS while the
+    first city stays open to new subscribers."""
+    with live_gateway(weather_stub, joke_stub, live_max_feeds=1) as gateway:
+        url = f"{gateway.url}/graphql"
+        async with httpx.AsyncClient(timeout=10) as client:
+            holder = asyncio.create_task(sse_events(client, url, WEATHER % "Rodez", 99))
+            await asyncio.sleep(1)  # Rodez's feed is running
+            [refused] = await sse_events(client, url, WEATHER % "Oslo", 1)
+            [same_city] = await sse_events(client, url, WEATHER % "RODEZ", 1)
+            holder.cancel()
+    assert refused["data"] is None
+    assert refused["errors"][0]["extensions"]["code"] == "TOO_MANY_LIVE_FEEDS"
+    assert same_city["data"]["weather"]["temperature"] == 21.2
