@@ -353,3 +353,17 @@ async def test_a_subscription_past_the_feed_limit_gets_a_coded_error(
     assert refused["data"] is None
     assert refused["errors"][0]["extensions"]["code"] == "TOO_MANY_LIVE_FEEDS"
     assert same_city["data"]["weather"]["temperature"] == 21.2
+
+
+async def test_a_bad_city_gets_invalid_input_and_no_poll(
+    weather_stub: StubProcess, joke_stub: StubProcess
+) -> None:
+    """An empty city is refused with INVALID_INPUT, like the query, and nothing is polled."""
+    with live_gateway(weather_stub, joke_stub) as gateway:
+        weather_stub.control.post("/__reset").raise_for_status()
+        async with httpx.AsyncClient(timeout=10) as client:
+            [event] = await sse_events(client, f"{gateway.url}/graphql", WEATHER % " ", 1)
+    assert event["data"] is None
+    assert event["errors"][0]["extensions"]["code"] == "INVALID_INPUT"
+    assert event["errors"][0]["extensions"]["argument"] == "city"
+    assert weather_stub.stats()["calls"] == 0
