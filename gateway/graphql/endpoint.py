@@ -117,10 +117,9 @@ class GraphQLEndpoint:
         headers = _headers(scope)
         accept = headers.get(b"accept", b"").decode("latin-1").lower()
         method = scope["method"]
-        if "text/event-stream" in accept or (
-            method == "GET" and not scope.get("query_string") and "text/html" in accept
-        ):
-            await self.app(scope, receive, send)  # a stream, or the GraphiQL page
+        if "text/event-stream" in accept or (method == "GET" and "text/html" in accept):
+            # A stream, or a browser's page load (GraphiQL, its ?query= links included).
+            await self.app(scope, receive, send)
             return
         try:
             media = _negotiate(accept)
