@@ -49,7 +49,7 @@ class GatewaySettings(BaseSettings):
     # The limit is at most max_in_flight (0 = no limit), lowered toward min_in_flight while
     # the event loop lags more than shed_loop_lag_seconds (0 = a fixed cap).
     # Shutdown: after SIGTERM, fail readiness and keep serving this long.
-    max_in_flight: NonNegativeInt = 128
+    max_in_flight: NonNegativeInt = 64
     min_in_flight: PositiveInt = 8
     shed_loop_lag_seconds: float = Field(default=0.0, ge=0)
     shutdown_drain_seconds: float = Field(default=5.0, ge=0)

@@ -69,13 +69,15 @@ async def test_jokes_are_not_cached_by_default(
 
 
 async def test_concurrent_identical_misses_make_one_call(
-    gateway: httpx.AsyncClient, weather: FakeUpstream
+    weather: FakeUpstream, joke: FakeUpstream
 ) -> None:
     """100 screens asking at once for a city not in cache cost one weather call."""
     weather.delay_seconds = 0.2
-    bodies = await asyncio.gather(
-        *(graphql(gateway, WEATHER_ONLY, {"c": "Rodez"}) for _ in range(100))
-    )
+    # Room for all 100 in flight: this measures coalescing, not the shedding cap (64).
+    async with serve(settings(max_in_flight=256), weather, joke) as gateway:
+        bodies = await asyncio.gather(
+            *(graphql(gateway, WEATHER_ONLY, {"c": "Rodez"}) for _ in range(100))
+        )
     assert len(weather.calls) == 1
     results = sorted(b["extensions"]["sources"]["weather"]["cache"] for b in bodies)
     assert results.count("miss") == 1
