@@ -10,13 +10,13 @@ scope, the body read or any routing, with 503 and ``Retry-After``:
 * anywhere else, problem JSON with the same members.
 
 A fast, honest "busy" instead of a queue: the requests already admitted keep their
-latency, and a client (or Traefik's retry) can go elsewhere. What is never counted nor
+latency, and a client knows at once to come back later (``Retry-After``). What is never counted nor
 shed: ``/health``, ``/ready`` and ``/metrics`` (operators and orchestrators must see a busy
 gateway as alive, and readiness must say draining, not busy), and long-lived streams
 (WebSocket and ``text/event-stream`` subscriptions), which would hold a slot for minutes;
 those are bounded by their own limit (``GATEWAY_LIVE_MAX_CONNECTIONS``).
 
-``Drain`` is the shutdown drain's state. The server (``canaduck.cli``) starts it on the
+``Drain`` is the shutdown drain's state. The server (``canaduck.server``) starts it on the
 first SIGTERM; from then on ``/ready`` answers 503 so load balancers stop routing here,
 every answer says ``Connection: close`` so kept-alive clients reconnect elsewhere, and the
 gateway goes on serving for ``seconds`` before uvicorn stops accepting and waits (up to
@@ -41,7 +41,7 @@ from gateway.request_scope import _client_request_id
 # and the scrape that shows the shedding.
 UNSHED_PATHS = frozenset({"/health", "/ready", "/metrics"})
 GRAPHQL_PATH = "/graphql"
-DRAIN_STATE_KEY = "drain"  # canaduck.cli.DRAIN_STATE_KEY: where the server looks for it
+DRAIN_STATE_KEY = "drain"  # canaduck.server.DRAIN_STATE_KEY: where the server looks for it
 RETRY_AFTER_SECONDS = 1
 OVERLOADED = "OVERLOADED"
 _MESSAGE = f"The gateway is at capacity; retry in {RETRY_AFTER_SECONDS} s."
