@@ -251,6 +251,7 @@ def soak(
             joke,
             cache_weather_ttl_seconds=5,
             breaker_cooldown_seconds=breaker_cooldown_seconds,
+            shutdown_drain_seconds=0,  # nothing routes here: stop at once
         )
         with running("gateway", env=env, args=("--no-access-log",)) as gateway:
             run = Soak(gateway.url, weather, joke, clients=clients, out=out)
