@@ -128,10 +128,18 @@ def clean_graphql_response(
     return None
 
 
+# schemathesis keeps each app's started lifespan keyed by ``id(app)``
+# (schemathesis/python/asgi.py, ``_LIFESPANS``). An app collected after its test frees its id
+# for the next one, which would then be served the old app's ended lifespan state (seen as a
+# KeyError on "upstreams"). Keeping every app alive keeps every id unique.
+_APPS: list[WithServices] = []
+
+
 class WithServices:
     """The gateway as one ASGI app whose lifespan also runs the services it calls in-process."""
 
     def __init__(self, settings: GatewaySettings, services: dict[Service, FastAPI]) -> None:
+        _APPS.append(self)
         self._services = services
         self._running: dict[Service, ASGIApp] = {}
         self.gateway = create_gateway(
