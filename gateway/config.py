@@ -26,7 +26,7 @@ ENTITY_QUERY_ALLOWANCE_BYTES = 8 * 1024
 
 
 class GatewaySettings(BaseSettings):
-    """Every knob of the gateway; each one is in README's table and in .env.example."""
+    """Every knob of the gateway; each is in docs/configuration.md and .env.example."""
 
     model_config = SettingsConfigDict(env_prefix="GATEWAY_", extra="forbid", populate_by_name=True)
 

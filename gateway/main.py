@@ -55,7 +55,7 @@ def create_app(
     metrics = Metrics()
     # Shared polling for subscriptions (gateway.live), its series beside the others.
     live = LiveHub(settings, registry=metrics.registry)
-    configure_structlog()  # our events go through logging, as JSON under `python -m gateway`
+    configure_structlog()  # our events go through logging (CANADUCK_LOG_FORMAT picks the lines)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[State]:
