@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
+import orjson
 from fastapi import APIRouter, Query, Response
 from fastapi.responses import JSONResponse
 from pydantic import WithJsonSchema
@@ -17,6 +18,14 @@ from gateway.graphql.router import COMPLETED_HEADER
 from gateway.rest.fullinfo import fetch_fullinfo, status_when_all_failed
 from gateway.upstream.client import Fetched, Upstream, error_for_status
 from gateway.upstream.models import Lang
+
+
+class FastJSONResponse(JSONResponse):
+    """Compact UTF-8 JSON, as Starlette's, encoded by orjson (a fifth the CPU of json)."""
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content)
+
 
 # Where a passthrough answer came from: off (not cached), miss, coalesced, hit or stale.
 CACHE_HEADER = "X-Canaduck-Cache"
@@ -161,7 +170,7 @@ async def fullinfo(
     if len(failures) < 2:
         # A missing or stale part still leaves a useful answer: 200, marked incomplete.
         completed = "false" if info.errors else "true"
-        return JSONResponse(body, headers={COMPLETED_HEADER: completed})
+        return FastJSONResponse(body, headers={COMPLETED_HEADER: completed})
     retry_after = {e.headers["Retry-After"] for e in failures if "Retry-After" in e.headers}
     return problem_response(
         status_when_all_failed(failures),
