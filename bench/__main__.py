@@ -24,7 +24,15 @@ CACHE_STATE = {
     True: "on (a repeated request skipped the weather call)",
     False: "not active (a repeated request called the weather service again)",
 }
-VERSIONED = ("uvicorn", "uvloop", "fastapi", "strawberry-graphql", "httpx", "httpcore", "sniffio")
+VERSIONED = (
+    "uvicorn",
+    "uvloop",
+    "fastapi",
+    "strawberry-graphql",
+    "aiohttp",
+    "orjson",
+    "graphql-core",
+)
 
 
 def _versions() -> str:
@@ -62,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=int, default=1, help="seconds of warmup per run")
     parser.add_argument("--repeats", type=int, default=3, help="interleaved repeats (medians)")
     parser.add_argument("--quick", action="store_true", help="1 repeat of 2 s: a look, not data")
-    parser.add_argument("--transport", choices=TRANSPORTS, default="httpx")
+    parser.add_argument("--transport", choices=TRANSPORTS, default="shipped")
     parser.add_argument(
         "--also", choices=TRANSPORTS, help="add rows for a third gateway over this transport"
     )

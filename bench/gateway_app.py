@@ -1,11 +1,12 @@
-"""The real gateway with another transport under its httpx clients (bench only).
+"""The real gateway over an httpx transport instead of its own aiohttp client (bench only).
 
     BENCH_TRANSPORT=aiohttp|httpx-stock python -m bench.gateway_app --port N
 
-``create_app`` takes per-upstream transports (the seam tests use), so the bench can try
-``httpx_aiohttp.AiohttpTransport`` without touching gateway code: same settings, same
-policies around every call, only the connection layer differs. ``BENCH_TRANSPORT=httpx``
-is the gateway as shipped. Needs ``pip install httpx-aiohttp`` for ``aiohttp``.
+``create_app`` takes per-upstream httpx transports (the seam tests use), so the bench can
+compare the shipped client (aiohttp's ``ClientSession`` directly, ``BENCH_TRANSPORT=shipped``)
+with httpx over ``httpx_aiohttp.AiohttpTransport`` (``aiohttp``, what the gateway used
+before) or httpx's own pool (``httpx-stock``): same settings, same policies around every
+call, only the connection layer differs. Needs ``pip install httpx-aiohttp`` for ``aiohttp``.
 """
 
 from __future__ import annotations
@@ -19,17 +20,17 @@ from canaduck.cli import serve
 from gateway.config import GatewaySettings
 from gateway.main import create_app as create_gateway
 
-# httpx: the gateway as shipped; httpx-stock: httpx's own transport and httpcore pool (what
-# the gateway had before any pool fix); aiohttp: httpx_aiohttp.AiohttpTransport.
-TRANSPORTS = ("httpx", "httpx-stock", "aiohttp")
+# shipped: the gateway as it is; httpx-stock: httpx's own transport and httpcore pool;
+# aiohttp: httpx over httpx_aiohttp.AiohttpTransport.
+TRANSPORTS = ("shipped", "httpx-stock", "aiohttp")
 
 
 def create_app() -> FastAPI:
-    transport = os.environ.get("BENCH_TRANSPORT", "httpx")
+    transport = os.environ.get("BENCH_TRANSPORT", "shipped")
     if transport not in TRANSPORTS:
         raise ValueError(f"BENCH_TRANSPORT must be one of {TRANSPORTS}, not {transport!r}")
     settings = GatewaySettings()
-    if transport == "httpx":
+    if transport == "shipped":
         return create_gateway(settings)
     # The same pool bound the gateway gives httpx (a custom transport ignores the client's).
     size = settings.upstream_max_connections

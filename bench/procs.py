@@ -167,7 +167,7 @@ def gateway(
     weather: Process,
     joke: Process,
     *,
-    transport: str = "httpx",
+    transport: str = "shipped",
     settings: Mapping[str, str] | None = None,
     name: str = "gateway",
     pin: bool = True,
@@ -179,7 +179,7 @@ def gateway(
     core would measure the core, not the workers); a gateway without the option fails to
     start with its usage error."""
     port = free_port()
-    module = "gateway" if transport == "httpx" else "bench.gateway_app"
+    module = "gateway" if transport == "shipped" else "bench.gateway_app"
     args: tuple[str, ...] = ("--host", LOOPBACK, "--port", str(port))
     if workers > 1:
         args += ("--workers", str(workers))

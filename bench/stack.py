@@ -83,7 +83,7 @@ class Stack:
     """Everything started by :meth:`start`; :meth:`stop` stops it all, in any state."""
 
     delay_ms: float
-    transport: str = "httpx"
+    transport: str = "shipped"
     alt_transport: str | None = None
     naive_threads: Iterable[int] = (1,)  # one naive aggregator per client count
     gateway_settings: dict[str, str] = field(default_factory=dict)
