@@ -138,10 +138,9 @@ print(json_line(logging.getLogger("gateway.request"), "request", fields), file=s
 """
 
 
-def test_the_request_lines_shortcut_writes_the_formatters_very_line() -> None:
-    """json_line writes what structlog's JSON renderer writes, timestamp apart."""
+def fast_line_stderr(log_format: str) -> list[str]:
     done = subprocess.run(
-        [sys.executable, "-c", FAST_LINE, "json"],
+        [sys.executable, "-c", FAST_LINE, log_format],
         capture_output=True,
         text=True,
         cwd=ROOT,
@@ -149,7 +148,12 @@ def test_the_request_lines_shortcut_writes_the_formatters_very_line() -> None:
         timeout=30,
         check=True,
     )
-    slow, fast, took = done.stderr.splitlines()
+    return done.stderr.splitlines()
+
+
+def test_the_request_lines_shortcut_writes_the_formatters_very_line() -> None:
+    """json_line writes what structlog's JSON renderer writes, timestamp apart."""
+    slow, fast, took = fast_line_stderr("json")
     assert took == "True"
     slow_event, fast_event = json.loads(slow), json.loads(fast)
     assert slow_event.pop("timestamp")[:16] == fast_event.pop("timestamp")[:16]
@@ -158,13 +162,4 @@ def test_the_request_lines_shortcut_writes_the_formatters_very_line() -> None:
 
 def test_the_shortcut_steps_aside_for_console_lines() -> None:
     """On console lines json_line writes nothing and says so."""
-    done = subprocess.run(
-        [sys.executable, "-c", FAST_LINE, "console"],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env=environment(),
-        timeout=30,
-        check=True,
-    )
-    assert done.stderr.splitlines()[-1] == "False"
+    assert fast_line_stderr("console")[-1] == "False"
