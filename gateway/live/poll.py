@@ -25,7 +25,7 @@ logger = logging.getLogger("gateway.live")
 M = TypeVar("M", bound=BaseModel)
 
 # A cached weather reading about to expire is read again just after it does, so that a
-# poll lands on a fresh answer even when the poll interval equals the cache TTL.
+# later poll lands on a fresh answer even when the poll interval equals the cache TTL.
 EXPIRY_MARGIN_SECONDS = 0.05
 
 
@@ -73,7 +73,10 @@ async def poll(
 
         async def weather() -> Reading:
             reading, answer = await _read("weather", weather_call, record)
-            if answer is not None and answer.fetched.cache in ("hit", "coalesced"):
+            # A feed's first reading goes out at once, cached or not: a new screen must
+            # not wait for the cache entry to expire. Later polls skip an expiring entry.
+            first = previous is None
+            if not first and answer is not None and answer.fetched.cache in ("hit", "coalesced"):
                 remaining = weather_ttl_seconds - answer.fetched.age_seconds
                 if 0 < remaining < refresh_seconds:
                     await asyncio.sleep(remaining + EXPIRY_MARGIN_SECONDS)

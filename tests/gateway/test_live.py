@@ -171,3 +171,32 @@ async def test_the_joke_rotates_on_its_own_clock() -> None:
     assert len(jokes) == 2
     assert upstreams.weather_calls == 3
     assert second.joke == first.joke
+
+
+async def test_a_new_feed_serves_a_cached_reading_at_once() -> None:
+    """The first poll of a city already in the cache answers now, not when the entry expires
+    (a screen subscribing after a REST call for the same city waited up to a TTL)."""
+    upstreams = CountingUpstreams()
+
+    async def cached_weather(
+        city: str, lang: Lang, country: str | None = None
+    ) -> Answer[WeatherReport]:
+        report = WeatherReport.model_validate(weather_body(city))
+        response = UpstreamResponse(200, b"", "application/json")
+        return Answer(report, Fetched(response, "hit", age_seconds=1.0))
+
+    upstreams.weather_report = cached_weather  # type: ignore[method-assign]
+    first = await asyncio.wait_for(
+        poll(
+            cast(Upstreams, upstreams),
+            KEY,
+            "Rodez",
+            None,
+            joke_seconds=300,
+            refresh_seconds=60,
+            weather_ttl_seconds=60,
+        ),
+        timeout=5,
+    )
+    assert first.weather.value is not None
+    assert first.weather.value["city"] == "Rodez"
