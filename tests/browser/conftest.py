@@ -16,8 +16,9 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.browser.prerequisites import CHROMIUM, require, require_chromium
+from tests.browser.prerequisites import CHROMIUM, require_chromium
 from tests.e2e.conftest import Stack, start_stack
+from tests.support.prerequisites import require
 from tests.support.processes import running
 
 if TYPE_CHECKING:

@@ -7,27 +7,12 @@ same gap must fail instead of passing unnoticed.
 
 from __future__ import annotations
 
-import os
 import shutil
 
-import pytest
-
 from gateway.assets import GRAPHIQL_ASSETS, VENDOR_DIR, missing
+from tests.support.prerequisites import require
 
 CHROMIUM = "/usr/bin/chromium"
-
-
-def in_ci() -> bool:
-    return os.environ.get("CANADUCK_CI") == "1"
-
-
-def require(condition: bool, reason: str) -> None:
-    """Skip the test with ``reason`` when ``condition`` is false (fail in CI)."""
-    if condition:
-        return
-    if in_ci():
-        pytest.fail(f"{reason} (CANADUCK_CI=1 makes this a failure)")
-    pytest.skip(reason)
 
 
 def require_graphiql_assets() -> None:

@@ -13,8 +13,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
+
+from tests.support.prerequisites import require
 
 ROOT = Path(__file__).resolve().parents[2]
 K8S_DIR = ROOT / "k8s"
@@ -24,19 +25,6 @@ OVERLAYS = sorted(path.name for path in OVERLAYS_DIR.iterdir() if path.is_dir())
 NAMESPACES = {"dev": "canaduck-dev", "prod": "canaduck"}
 
 Obj = dict[str, Any]
-
-
-def in_ci() -> bool:
-    return os.environ.get("CANADUCK_CI") == "1"
-
-
-def require(condition: bool, reason: str) -> None:
-    """Skip the test with ``reason`` when ``condition`` is false (fail under CANADUCK_CI=1)."""
-    if condition:
-        return
-    if in_ci():
-        pytest.fail(f"{reason} (CANADUCK_CI=1 makes this a failure)")
-    pytest.skip(reason)
 
 
 def kubectl_path() -> str | None:

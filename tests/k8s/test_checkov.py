@@ -9,7 +9,8 @@ import pytest
 
 from tests.k8s.checkov_scan import SKIPS_FILE, checkov_path, failed_checks, skips
 from tests.k8s.conftest import rendered_overlay
-from tests.k8s.manifests import OVERLAYS, Obj, find, require
+from tests.k8s.manifests import OVERLAYS, Obj, find
+from tests.support.prerequisites import require
 
 MUTATED = "mutated-prod"
 

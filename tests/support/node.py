@@ -13,22 +13,17 @@ fails instead of passing unnoticed.
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
+from tests.support.prerequisites import require
 
 REPO = Path(__file__).resolve().parents[2]
 NODE_DIR = REPO / "node"
 NODE_MODULES = NODE_DIR / "node_modules"
 BIN_DIR = NODE_MODULES / ".bin"
 INSTALL_HINT = "run `npm ci --prefix node`"
-
-
-def in_ci() -> bool:
-    return os.environ.get("CANADUCK_CI") == "1"
 
 
 def node_executable() -> str | None:
@@ -61,10 +56,7 @@ def missing(*tools: str) -> str | None:
 def require_node(*tools: str) -> str:
     """The ``node`` executable, or skip the test saying what is missing (fail in CI)."""
     reason = missing(*tools)
-    if reason is not None:
-        if in_ci():
-            pytest.fail(f"{reason} (CANADUCK_CI=1 makes this a failure)")
-        pytest.skip(reason)
+    require(reason is None, reason or "")
     node = node_executable()
     assert node is not None
     return node

@@ -6,12 +6,13 @@ CI sets CANADUCK_CI=1, which turns that skip into a failure.
 
 from __future__ import annotations
 
-import os
 import socket
 import uuid
 from collections.abc import Iterator
 
 import pytest
+
+from tests.support.prerequisites import require
 
 REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
 REDIS_URL = f"redis://{REDIS_HOST}:{REDIS_PORT}/0"
@@ -27,12 +28,10 @@ def redis_available() -> bool:
 
 
 def require_redis() -> None:
-    if redis_available():
-        return
-    reason = f"no Redis answering on {REDIS_HOST}:{REDIS_PORT}"
-    if os.environ.get("CANADUCK_CI") == "1":
-        pytest.fail(f"{reason}, and CANADUCK_CI=1 requires it")
-    pytest.skip(f"{reason} (start one to run the shared-cache tests)")
+    require(
+        redis_available(),
+        f"no Redis answering on {REDIS_HOST}:{REDIS_PORT} (start one to run these tests)",
+    )
 
 
 def delete_prefix(prefix: str) -> None:
