@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.processes import ServiceProcess, StubProcess, free_port, running, running_stub
+from tests.support.processes import ServiceProcess, free_port, running
 
 SDL = (Path(__file__).resolve().parents[2] / "schema" / "gateway.graphql").read_text()
 
@@ -45,17 +45,3 @@ def own_stack(tmp_path: Path) -> Iterator[Stack]:
 def dead_url() -> str:
     """A loopback URL where nothing listens (a stopped service)."""
     return f"http://127.0.0.1:{free_port()}"
-
-
-@pytest.fixture(scope="module")
-def weather_stub() -> Iterator[StubProcess]:
-    """A switchable stub of the weather service (tests.support.stub_upstream)."""
-    with running_stub("weather") as stub:
-        yield stub
-
-
-@pytest.fixture(scope="module")
-def joke_stub() -> Iterator[StubProcess]:
-    """A switchable stub of the joke service."""
-    with running_stub("joke") as stub:
-        yield stub

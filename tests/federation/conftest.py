@@ -8,7 +8,6 @@ subgraphs answer to ``_service { sdl }``, with their real URLs.
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import tempfile
 import time
@@ -27,7 +26,7 @@ from tests.support.processes import (
     free_port,
     gateway_env,
     running,
-    running_stub,
+    terminate,
 )
 from tools.supergraph import Subgraph, compose
 
@@ -66,18 +65,6 @@ def service_sdl(url: str) -> str:
     response.raise_for_status()
     sdl: str = response.json()["data"]["_service"]["sdl"]
     return sdl
-
-
-@pytest.fixture(scope="module")
-def weather_stub() -> Iterator[StubProcess]:
-    with running_stub("weather") as stub:
-        yield stub
-
-
-@pytest.fixture(scope="module")
-def joke_stub() -> Iterator[StubProcess]:
-    with running_stub("joke") as stub:
-        yield stub
 
 
 @pytest.fixture(scope="module")
@@ -125,14 +112,7 @@ def start_router(supergraph: Path, directory: Path) -> Router:
 
 def stop_router(router: Router) -> None:
     """SIGTERM, then SIGKILL if it does not leave in time."""
-    if router.process.poll() is not None:
-        return
-    router.process.send_signal(signal.SIGTERM)
-    try:
-        router.process.wait(timeout=ROUTER_STOP_TIMEOUT_SECONDS)
-    except subprocess.TimeoutExpired:
-        router.process.kill()
-        router.process.wait(timeout=ROUTER_STOP_TIMEOUT_SECONDS)
+    terminate(router.process, ROUTER_STOP_TIMEOUT_SECONDS)
 
 
 @pytest.fixture(scope="module")

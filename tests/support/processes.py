@@ -98,14 +98,8 @@ class ServiceProcess:
 
     def stop(self) -> None:
         """SIGTERM, then SIGKILL if it does not leave within the stop timeout."""
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(timeout=STOP_TIMEOUT_SECONDS)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=STOP_TIMEOUT_SECONDS)
+        if self.process is not None:
+            terminate(self.process)
 
     def output(self) -> str:
         if self._log is None:
@@ -116,6 +110,18 @@ class ServiceProcess:
         self.stop()
         if self._log is not None:
             self._log.close()
+
+
+def terminate(process: subprocess.Popen[bytes], timeout: float = STOP_TIMEOUT_SECONDS) -> None:
+    """SIGTERM, then SIGKILL if ``process`` does not leave within ``timeout``."""
+    if process.poll() is not None:
+        return
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=timeout)
 
 
 @contextmanager
