@@ -58,13 +58,16 @@ async def test_selecting_only_city_calls_no_upstream(
 async def test_fields_fan_out_concurrently(
     gateway: httpx.AsyncClient, weather: FakeUpstream, joke: FakeUpstream
 ) -> None:
-    """Both upstreams slow by 0.4 s: fullinfo takes about 0.4 s, not the 0.8 s sum."""
+    """Both upstreams slow by 0.4 s: the two calls are in flight at the same time.
+
+    Asserted on the upstreams' own clocks (the calls overlap), not on the wall time of the
+    whole request, which a busy CI machine can stretch past any fixed bound.
+    """
     weather.delay_seconds = joke.delay_seconds = 0.4
-    started = time.perf_counter()
     body = await graphql(gateway, SEED_QUERY)
-    elapsed = time.perf_counter() - started
     assert "errors" not in body
-    assert elapsed < 0.7, f"took {elapsed:.2f}s: the calls ran one after the other"
+    [(weather_start, weather_end)], [(joke_start, joke_end)] = weather.spans, joke.spans
+    assert weather_start < joke_end and joke_start < weather_end, "the calls ran one after the other"
 
 
 async def test_dead_joke_service_nulls_only_the_joke(

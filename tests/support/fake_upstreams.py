@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -54,6 +55,8 @@ class FakeUpstream:
     # A fixed answer (status, body bytes, content type) overriding the normal one.
     canned: tuple[int, bytes, str] | None = None
     refused: int = 0  # connection attempts refused while "dead"
+    # (start, end) monotonic times of each call's delay: lets a test prove two calls overlapped.
+    spans: list[tuple[float, float]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         path = "/weather" if self.service == "weather" else "/joke"
@@ -64,7 +67,9 @@ class FakeUpstream:
         self.calls.append(dict(request.query_params))
         self.request_ids.append(request.headers.get("x-request-id"))
         if self.delay_seconds:
+            started = time.monotonic()
             await asyncio.sleep(self.delay_seconds)
+            self.spans.append((started, time.monotonic()))
         if self.canned is not None:
             status, body, content_type = self.canned
             return Response(body, status_code=status, media_type=content_type)
