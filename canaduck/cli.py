@@ -9,6 +9,7 @@ from collections.abc import Sequence
 import uvicorn
 
 from canaduck.logs import LOG_FORMATS, configure_structlog, logging_config
+from canaduck.protocol import AdmittingHttpToolsProtocol
 from canaduck.server import run
 
 LOG_LEVELS = ["critical", "error", "warning", "info", "debug"]
@@ -81,6 +82,9 @@ def serve(
         access_log=access_log and not args.no_access_log,
         proxy_headers=False,
         workers=args.workers,
+        # uvicorn's httptools protocol, plus an early refusal under overload and the
+        # request's arrival time (canaduck.protocol).
+        http=AdmittingHttpToolsProtocol,
     )
     run(config)
 

@@ -6,7 +6,9 @@
   one; echoed in the response header, forwarded to every upstream call, put in every error;
 * a **deadline** (loop time) that bounds all upstream work for the request, so the fan-out
   answers with what is ready instead of hanging; a backstop answers 504 if the app itself
-  has not started its response shortly after the deadline;
+  has not started its response shortly after the deadline. It runs from the moment the
+  server parsed the request (``canaduck.protocol``), so time spent waiting for a busy
+  event loop counts against it;
 * **cancellation on disconnect**: the body is read first (capped, 413 beyond), then a
   watcher listens for ``http.disconnect`` and cancels the handler, so a client that gives
   up also stops its upstream calls.
@@ -20,11 +22,12 @@ import asyncio
 import json
 import re
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from canaduck.problems import problem_body
+from canaduck.protocol import ARRIVED_AT_KEY
 from gateway.context import _deadline, _request_id
 
 _SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
@@ -32,8 +35,9 @@ _SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 BACKSTOP_GRACE_SECONDS = 0.5
 
 
-def _client_request_id(scope: Scope) -> str | None:
-    for name, value in scope.get("headers", ()):
+def client_request_id(headers: Iterable[tuple[bytes, bytes]]) -> str | None:
+    """The client's ``X-Request-ID`` when it is short and safe to echo, else None."""
+    for name, value in headers:
         if name == b"x-request-id":
             text = value.decode("latin-1")
             return text if _SAFE_REQUEST_ID.fullmatch(text) else None
@@ -70,10 +74,13 @@ class RequestScope:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        rid = _client_request_id(scope) or secrets.token_hex(16)  # as random as uuid4, cheaper
-        loop = asyncio.get_running_loop()
+        rid = client_request_id(scope["headers"]) or secrets.token_hex(16)  # as random as uuid4
+        # The deadline starts when the server parsed the request (canaduck.protocol), so
+        # time queued on a busy event loop counts against it; else when the app sees it.
+        arrived_at = scope.get(ARRIVED_AT_KEY) or asyncio.get_running_loop().time()
+        deadline = arrived_at + self.timeout_seconds
         rid_token = _request_id.set(rid)
-        deadline_token = _deadline.set(loop.time() + self.timeout_seconds)
+        deadline_token = _deadline.set(deadline)
         started = False
 
         async def send_with_id(message: Message) -> None:
@@ -99,7 +106,7 @@ class RequestScope:
                     rid,
                 )
                 return
-            await self._run(scope, body, receive, send_with_id, rid, lambda: started)
+            await self._run(scope, body, receive, send_with_id, rid, deadline, lambda: started)
         except asyncio.CancelledError:
             if not _client_gone(scope):
                 raise
@@ -114,6 +121,7 @@ class RequestScope:
         receive: Receive,
         send: Send,
         rid: str,
+        deadline: float,
         response_started: Callable[[], bool],
     ) -> None:
         # The app runs in this very task (a task per request costs more than the rest of
@@ -141,7 +149,7 @@ class RequestScope:
                 scope["canaduck.client_gone"] = True
                 current.cancel()
 
-        backstop = asyncio.timeout(self.timeout_seconds + BACKSTOP_GRACE_SECONDS)
+        backstop = asyncio.timeout_at(deadline + BACKSTOP_GRACE_SECONDS)
 
         async def send_and_lift(message: Message) -> None:
             if message["type"] == "http.response.start":

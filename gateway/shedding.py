@@ -34,8 +34,9 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from canaduck.problems import problem_body
+from canaduck.protocol import ADMISSION_STATE_KEY, Headers
 from gateway.observability.metrics import Metrics
-from gateway.request_scope import _client_request_id
+from gateway.request_scope import client_request_id
 
 # Answered whatever the load: liveness, readiness (which must be able to say "draining")
 # and the scrape that shows the shedding.
@@ -46,6 +47,8 @@ RETRY_AFTER_SECONDS = 1
 OVERLOADED = "OVERLOADED"
 _MESSAGE = f"The gateway is at capacity; retry in {RETRY_AFTER_SECONDS} s."
 _GRAPHQL_RESPONSE_JSON = b"application/graphql-response+json"
+_JSON = b"application/json"
+_PROBLEM_JSON = b"application/problem+json"
 
 
 class Drain:
@@ -65,18 +68,11 @@ class Drain:
             self.started_at = time.monotonic()
 
 
-def _is_stream(scope: Scope) -> bool:
-    for name, value in scope.get("headers", ()):
-        if name == b"accept":
-            return b"text/event-stream" in value
-    return False
-
-
-def _accepts_graphql_response(scope: Scope) -> bool:
-    for name, value in scope.get("headers", ()):
-        if name == b"accept":
-            return _GRAPHQL_RESPONSE_JSON in value
-    return False
+def _header(headers: Headers, wanted: bytes) -> bytes:
+    for name, value in headers:
+        if name == wanted:
+            return value
+    return b""
 
 
 class AdaptiveLimit:
@@ -135,6 +131,11 @@ class AdaptiveLimit:
 
 
 class LoadShedder:
+    """The in-flight bound, checked twice: before uvicorn makes the request a task (``refuse``,
+    called by ``canaduck.protocol``, where a refusal is cheapest) and as the outermost
+    middleware (``__call__``: requests that arrived in the same instant, and any server
+    without that protocol)."""
+
     def __init__(
         self, app: ASGIApp, *, limit: AdaptiveLimit, metrics: Metrics, drain: Drain
     ) -> None:
@@ -143,6 +144,23 @@ class LoadShedder:
         self.metrics = metrics
         self.drain = drain
         self.in_flight = 0
+
+    def refuse(self, path: str, headers: Headers) -> tuple[int, Headers, bytes] | None:
+        """``canaduck.protocol.Admission``: the 503 for a request that must not start."""
+        if (
+            self.in_flight < self.limit.current
+            or not self.limit.ceiling
+            or self.drain.draining  # every answer must then say Connection: close
+            or not path.startswith("/")
+            or "%" in path  # left to the app, which decodes it
+            or not self._sheddable(path, headers)
+        ):
+            return None
+        return self._overloaded(path, headers)
+
+    @staticmethod
+    def _sheddable(path: str, headers: Headers) -> bool:
+        return path not in UNSHED_PATHS and b"text/event-stream" not in _header(headers, b"accept")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":  # WebSocket subscriptions, lifespan
@@ -153,11 +171,14 @@ class LoadShedder:
             return
         if self.drain.draining:
             send = _closing(send)
-        if scope["path"] in UNSHED_PATHS or _is_stream(scope):
+        if not self._sheddable(scope["path"], scope["headers"]):
             await self.app(scope, receive, send)
             return
         if self.limit.ceiling and self.in_flight >= self.limit.current:
-            await self._shed(scope, send)
+            status, headers, body = self._overloaded(scope["path"], scope["headers"])
+            headers = [*headers, (b"content-length", str(len(body)).encode())]
+            await send({"type": "http.response.start", "status": status, "headers": headers})
+            await send({"type": "http.response.body", "body": body})
             return
         self.in_flight += 1
         try:
@@ -167,9 +188,11 @@ class LoadShedder:
 
     async def _lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:
         if "state" in scope:
-            # Published in the lifespan state: the server finds it there on SIGTERM
-            # (canaduck.server), and every request's state carries it (``/ready``).
+            # Published in the lifespan state, where the server finds them: the drain on
+            # SIGTERM (canaduck.server; every request's state carries it too, for
+            # ``/ready``), the early check for each request (canaduck.protocol).
             scope["state"][DRAIN_STATE_KEY] = self.drain
+            scope["state"][ADMISSION_STATE_KEY] = self
 
         async def receive_and_watch() -> Message:
             message = await receive()
@@ -181,33 +204,25 @@ class LoadShedder:
 
         await self.app(scope, receive_and_watch, send)
 
-    async def _shed(self, scope: Scope, send: Send) -> None:
+    def _overloaded(self, path: str, headers: Headers) -> tuple[int, Headers, bytes]:
         # Cheap on purpose: under overload most of the traffic is answered here. The bodies
         # are encoded once; only the request ID (a safe token, no escaping) changes.
-        rid = _client_request_id(scope) or uuid.uuid4().hex
-        if scope["path"] == GRAPHQL_PATH:
+        rid = (client_request_id(headers) or uuid.uuid4().hex).encode()
+        if path == GRAPHQL_PATH:
             self.metrics.shed("graphql")
-            media = (
-                _GRAPHQL_RESPONSE_JSON if _accepts_graphql_response(scope) else b"application/json"
-            )
-            payload = _GRAPHQL_BODY[0] + rid.encode() + _GRAPHQL_BODY[1]
+            accept = _header(headers, b"accept")
+            media = _GRAPHQL_RESPONSE_JSON if _GRAPHQL_RESPONSE_JSON in accept else _JSON
+            body = _GRAPHQL_BODY[0] + rid + _GRAPHQL_BODY[1]
         else:
             self.metrics.shed("rest")
-            media = b"application/problem+json"
-            payload = _PROBLEM_BODY[0] + rid.encode() + _PROBLEM_BODY[1]
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 503,
-                "headers": [
-                    (b"content-type", media),
-                    (b"content-length", str(len(payload)).encode()),
-                    (b"retry-after", _RETRY_AFTER),
-                    (b"x-request-id", rid.encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": payload})
+            media = _PROBLEM_JSON
+            body = _PROBLEM_BODY[0] + rid + _PROBLEM_BODY[1]
+        answer_headers = [
+            (b"content-type", media),
+            (b"retry-after", _RETRY_AFTER),
+            (b"x-request-id", rid),
+        ]
+        return 503, answer_headers, body
 
 
 def _split_at_request_id(body: dict[str, Any]) -> tuple[bytes, bytes]:

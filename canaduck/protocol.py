@@ -1,0 +1,96 @@
+"""uvicorn's HTTP protocol, with a word from the app before each request gets a task.
+
+uvicorn turns every request into an ASGI scope, a ``RequestResponseCycle`` and an asyncio
+task before the app sees it (``HttpToolsProtocol.on_headers_complete``). Under a flood,
+that is most of what a refusal costs: measured on the bench machine, about 100 µs of
+the gateway's one core per 503, so at 16x its saturating concurrency the refusals ate
+half the core and waited behind each other for their turn on the loop.
+
+``AdmittingHttpToolsProtocol`` asks the app first. An app opts in by putting an object
+with a ``refuse(path, headers)`` method in its lifespan state under ``"admission"`` (the
+gateway: ``gateway.shedding.LoadShedder``). When ``refuse`` returns an answer (status,
+headers, body), the protocol writes it straight to the socket from the parser callback,
+skips the request's body, and the connection stays open for the next request: no scope,
+no task, no middleware. Otherwise the request goes on as uvicorn would run it. The
+app's own check stays in place behind this one (requests that arrive together are all
+let through here before any of them has started; the app refuses the excess).
+
+Every request's scope also carries ``"canaduck.arrived_at"``: the loop time when its
+headers were parsed, before it waited for its task's first turn. The gateway starts the
+request's deadline there, so time spent queued on a busy loop counts against it.
+
+Built on uvicorn's httptools protocol (``uvicorn[standard]``); the parser callbacks used
+here are the ones uvicorn's own ``limit_concurrency`` check sits in.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
+
+ADMISSION_STATE_KEY = "admission"
+ARRIVED_AT_KEY = "canaduck.arrived_at"
+
+Headers = list[tuple[bytes, bytes]]
+
+
+class Admission(Protocol):
+    def refuse(self, path: str, headers: Headers) -> tuple[int, Headers, bytes] | None:
+        """The answer to send instead of running the request, or None to run it."""
+
+
+class AdmittingHttpToolsProtocol(HttpToolsProtocol):
+    _refusing = False  # the current request was answered early: its body is skipped
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self._refusing = False
+
+    def on_headers_complete(self) -> None:
+        admission: Admission | None = self.app_state.get(ADMISSION_STATE_KEY)
+        if (
+            admission is not None
+            and (self.cycle is None or self.cycle.response_complete)  # not pipelined
+            and not self.parser.should_upgrade()
+        ):
+            # The raw path, undecoded: the app's rules name plain ASCII paths.
+            path = self.url.partition(b"?")[0].decode("latin-1")
+            answer = admission.refuse(path, self.headers)
+            if answer is not None:
+                self._refuse(*answer)
+                return
+        super().on_headers_complete()
+        self.scope[ARRIVED_AT_KEY] = self.loop.time()  # type: ignore[literal-required]
+
+    def _refuse(self, status: int, headers: Headers, body: bytes) -> None:
+        self._refusing = True
+        self._keep_alive_after_refusal = (
+            self.parser.get_http_version() != "1.0" and self.parser.should_keep_alive()
+        )
+        lines = [STATUS_LINE[status]]
+        for name, value in [*self.server_state.default_headers, *headers]:
+            lines += [name, b": ", value, b"\r\n"]
+        lines += [b"content-length: ", str(len(body)).encode(), b"\r\n"]
+        if not self._keep_alive_after_refusal:
+            lines.append(b"connection: close\r\n")
+        lines += [b"\r\n", body]
+        self.transport.write(b"".join(lines))
+        self.server_state.total_requests += 1
+
+    def on_body(self, body: bytes) -> None:
+        if not self._refusing:
+            super().on_body(body)
+
+    def on_message_complete(self) -> None:
+        if not self._refusing:
+            super().on_message_complete()
+            return
+        self._refusing = False
+        if not self._keep_alive_after_refusal:
+            self.transport.close()
+        elif not self.transport.is_closing():
+            # As after any answer (``on_response_complete``): wait for the next request.
+            self.timeout_keep_alive_task = self.loop.call_later(
+                self.timeout_keep_alive, self.timeout_keep_alive_handler
+            )

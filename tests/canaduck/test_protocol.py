@@ -1,0 +1,202 @@
+"""canaduck.protocol: the app's early word on a request, fed raw bytes as uvicorn would.
+
+The protocol is driven the way uvicorn's own protocol tests drive theirs: a transport that
+records what is written, ``data_received`` with raw HTTP/1.1 bytes. What a client would
+see is what is written to the socket, and whether the connection stays open.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from uvicorn.config import Config
+from uvicorn.lifespan.off import LifespanOff
+from uvicorn.server import ServerState
+
+from canaduck.protocol import ADMISSION_STATE_KEY, ARRIVED_AT_KEY, AdmittingHttpToolsProtocol
+
+POST = (
+    b"POST /graphql HTTP/1.1\r\nHost: gw\r\nContent-Type: application/json\r\n"
+    b'X-Request-ID: rid-1\r\nContent-Length: 13\r\n\r\n{"query": 1}\n'
+)
+GET_HEALTH = b"GET /health HTTP/1.1\r\nHost: gw\r\n\r\n"
+
+
+class Transport(asyncio.Transport):
+    def __init__(self) -> None:
+        super().__init__()
+        self.written = b""
+        self.closed = False
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return {"sockname": ("127.0.0.1", 8000), "peername": ("127.0.0.1", 50000)}.get(name)
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        self.written += bytes(data)
+
+    def close(self) -> None:
+        self.closed = True
+
+    def is_closing(self) -> bool:
+        return self.closed
+
+    def pause_reading(self) -> None:
+        pass
+
+    def resume_reading(self) -> None:
+        pass
+
+    def set_protocol(self, protocol: asyncio.BaseProtocol) -> None:
+        pass
+
+
+class Refuser:
+    """Refuses ``/graphql`` while ``busy``; records what it was asked."""
+
+    def __init__(self) -> None:
+        self.busy = True
+        self.asked: list[tuple[str, list[tuple[bytes, bytes]]]] = []
+
+    def refuse(
+        self, path: str, headers: list[tuple[bytes, bytes]]
+    ) -> tuple[int, list[tuple[bytes, bytes]], bytes] | None:
+        self.asked.append((path, list(headers)))
+        if self.busy and path == "/graphql":
+            return 503, [(b"content-type", b"application/json"), (b"retry-after", b"1")], b"{}"
+        return None
+
+
+class App:
+    """An ASGI app answering 200 with the body it read; records each scope."""
+
+    def __init__(self) -> None:
+        self.scopes: list[dict[str, Any]] = []
+        self.bodies: list[bytes] = []
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        self.scopes.append(scope)
+        scope["canaduck.seen_at"] = asyncio.get_running_loop().time()
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        self.bodies.append(body)
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ran:" + body})
+
+
+def connect(
+    app: App, admission: Refuser | None
+) -> tuple[AdmittingHttpToolsProtocol, Transport, ServerState]:
+    config = Config(app=app, log_level="warning")
+    lifespan = LifespanOff(config)
+    if admission is not None:
+        lifespan.state[ADMISSION_STATE_KEY] = admission
+    state = ServerState()
+    protocol = AdmittingHttpToolsProtocol(
+        config=config, server_state=state, app_state=lifespan.state
+    )
+    transport = Transport()
+    protocol.connection_made(transport)
+    return protocol, transport, state
+
+
+async def settle(state: ServerState) -> None:
+    for _ in range(100):  # the request tasks, at most ~1 s
+        if not state.tasks:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("request tasks still running")
+
+
+async def test_a_refusal_is_written_at_once_without_a_request_task() -> None:
+    app, refuser = App(), Refuser()
+    protocol, transport, state = connect(app, refuser)
+    protocol.data_received(POST)
+    assert not state.tasks  # no task, no scope: the app never ran
+    assert app.scopes == []
+    head, _, body = transport.written.partition(b"\r\n\r\n")
+    lines = head.split(b"\r\n")
+    assert lines[0] == b"HTTP/1.1 503 Service Unavailable"
+    assert b"retry-after: 1" in lines
+    assert b"content-length: 2" in lines
+    assert b"connection: close" not in lines
+    assert body == b"{}"
+    assert not transport.closed
+    [(path, headers)] = refuser.asked
+    assert path == "/graphql"
+    assert (b"x-request-id", b"rid-1") in headers
+
+
+async def test_the_connection_serves_the_next_request_after_a_refused_body() -> None:
+    """The refused request's body is skipped, not mistaken for the next request."""
+    app, refuser = App(), Refuser()
+    protocol, transport, state = connect(app, refuser)
+    protocol.data_received(POST)
+    refuser.busy = False
+    transport.written = b""
+    protocol.data_received(POST)
+    await settle(state)
+    assert transport.written.startswith(b"HTTP/1.1 200 OK")
+    assert b'ran:{"query": 1}\n' in transport.written
+    assert app.bodies == [b'{"query": 1}\n']
+
+
+async def test_a_refusal_in_pieces_skips_the_body_that_follows() -> None:
+    """Headers in one packet, the body in the next: the body is still skipped."""
+    app, refuser = App(), Refuser()
+    protocol, transport, state = connect(app, refuser)
+    head, body = POST.split(b"\r\n\r\n")
+    protocol.data_received(head + b"\r\n\r\n")
+    assert transport.written.startswith(b"HTTP/1.1 503")
+    protocol.data_received(body)
+    protocol.data_received(GET_HEALTH)
+    await settle(state)
+    assert [scope["path"] for scope in app.scopes] == ["/health"]
+
+
+async def test_a_client_that_asked_to_close_is_closed_after_its_refusal() -> None:
+    app, refuser = App(), Refuser()
+    protocol, transport, _ = connect(app, refuser)
+    protocol.data_received(POST.replace(b"Host: gw\r\n", b"Host: gw\r\nConnection: close\r\n"))
+    assert b"\r\nconnection: close\r\n" in transport.written
+    assert transport.closed
+
+
+async def test_requests_the_app_admits_run_as_uvicorn_runs_them() -> None:
+    app, refuser = App(), Refuser()
+    protocol, transport, state = connect(app, refuser)
+    protocol.data_received(GET_HEALTH)
+    await settle(state)
+    assert transport.written.startswith(b"HTTP/1.1 200 OK")
+    assert [scope["path"] for scope in app.scopes] == ["/health"]
+
+
+@pytest.mark.parametrize("with_admission", [True, False])
+async def test_every_request_carries_its_arrival_time(with_admission: bool) -> None:
+    """The arrival is stamped when the headers are parsed, before the task's first turn."""
+    app = App()
+    protocol, _, state = connect(app, Refuser() if with_admission else None)
+    loop = asyncio.get_running_loop()
+    before = loop.time()
+    protocol.data_received(GET_HEALTH)
+    await settle(state)
+    [scope] = app.scopes
+    assert before <= scope[ARRIVED_AT_KEY] <= scope["canaduck.seen_at"]
+
+
+async def test_a_pipelined_request_is_not_answered_ahead_of_the_one_before() -> None:
+    """Answers go out in request order: a refusal never overtakes a response in progress."""
+    app, refuser = App(), Refuser()
+    refuser.busy = False
+    protocol, transport, state = connect(app, refuser)
+    protocol.data_received(GET_HEALTH)  # its task has not run yet: its answer is pending
+    refuser.busy = True
+    protocol.data_received(POST)
+    assert len(refuser.asked) == 1  # the pipelined POST was not put to the early check
+    await settle(state)
+    assert transport.written.startswith(b"HTTP/1.1 200 OK")
