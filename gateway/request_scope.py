@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterable
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from canaduck.problems import problem_body
-from canaduck.protocol import ARRIVED_AT_KEY
+from canaduck.protocol import ARRIVED_AT_KEY, ON_DISCONNECT_KEY
 from gateway.context import _deadline, _request_id
 
 _SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
@@ -125,7 +125,8 @@ class RequestScope:
         response_started: Callable[[], bool],
     ) -> None:
         # The app runs in this very task (a task per request costs more than the rest of
-        # this middleware); one watcher task cancels it when the client goes away, and a
+        # this middleware). When the client goes away, it is cancelled: by the server's
+        # callback (canaduck.protocol), or else by a watcher task parked on ``receive``. A
         # timeout, lifted once the response has started, is the 504 backstop.
         disconnected = asyncio.Event()
         body_sent = False
@@ -141,13 +142,16 @@ class RequestScope:
             await disconnected.wait()
             return {"type": "http.disconnect"}
 
-        async def watch() -> None:
-            while (await receive())["type"] != "http.disconnect":
-                pass
+        def client_gone() -> None:
             disconnected.set()
             if not finished:
                 scope["canaduck.client_gone"] = True
                 current.cancel()
+
+        async def watch() -> None:
+            while (await receive())["type"] != "http.disconnect":
+                pass
+            client_gone()
 
         backstop = asyncio.timeout_at(deadline + BACKSTOP_GRACE_SECONDS)
 
@@ -156,7 +160,11 @@ class RequestScope:
                 backstop.reschedule(None)  # answering: let it finish
             await send(message)
 
-        watcher = asyncio.create_task(watch())
+        watcher: asyncio.Task[None] | None = None
+        if ON_DISCONNECT_KEY in scope:
+            scope[ON_DISCONNECT_KEY] = client_gone
+        else:
+            watcher = asyncio.create_task(watch())
         try:
             async with backstop:
                 await self.app(scope, replay, send_and_lift)
@@ -177,7 +185,8 @@ class RequestScope:
             raise
         finally:
             finished = True
-            watcher.cancel()
+            if watcher is not None:
+                watcher.cancel()
 
 
 def _client_gone(scope: Scope) -> bool:

@@ -15,7 +15,12 @@ from uvicorn.config import Config
 from uvicorn.lifespan.off import LifespanOff
 from uvicorn.server import ServerState
 
-from canaduck.protocol import ADMISSION_STATE_KEY, ARRIVED_AT_KEY, AdmittingHttpToolsProtocol
+from canaduck.protocol import (
+    ADMISSION_STATE_KEY,
+    ARRIVED_AT_KEY,
+    ON_DISCONNECT_KEY,
+    AdmittingHttpToolsProtocol,
+)
 
 POST = (
     b"POST /graphql HTTP/1.1\r\nHost: gw\r\nContent-Type: application/json\r\n"
@@ -90,7 +95,7 @@ class App:
 
 
 def connect(
-    app: App, admission: Refuser | None
+    app: App | Hanging, admission: Refuser | None
 ) -> tuple[AdmittingHttpToolsProtocol, Transport, ServerState]:
     config = Config(app=app, log_level="warning")
     lifespan = LifespanOff(config)
@@ -200,3 +205,42 @@ async def test_a_pipelined_request_is_not_answered_ahead_of_the_one_before() -> 
     assert len(refuser.asked) == 1  # the pipelined POST was not put to the early check
     await settle(state)
     assert transport.written.startswith(b"HTTP/1.1 200 OK")
+
+
+class Hanging:
+    """An ASGI app that never answers; registers a disconnect callback in the slot."""
+
+    def __init__(self) -> None:
+        self.gone = 0
+        self.scopes: list[dict[str, Any]] = []
+
+    def on_disconnect(self) -> None:
+        self.gone += 1
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        self.scopes.append(scope)
+        scope[ON_DISCONNECT_KEY] = self.on_disconnect
+        await asyncio.sleep(3600)
+
+
+async def test_a_client_leaving_mid_request_calls_the_app_back_once() -> None:
+    app = Hanging()
+    protocol, _, state = connect(app, None)
+    protocol.data_received(GET_HEALTH)
+    await asyncio.sleep(0)  # the request task's first step: the callback is in the slot
+    assert app.scopes
+    protocol.connection_lost(None)
+    assert app.gone == 1
+    for task in state.tasks:
+        task.cancel()
+
+
+async def test_a_client_leaving_after_its_answer_calls_nobody() -> None:
+    app, refuser = App(), Refuser()
+    protocol, _, state = connect(app, refuser)
+    calls: list[str] = []
+    protocol.data_received(GET_HEALTH)
+    await settle(state)
+    app.scopes[0][ON_DISCONNECT_KEY] = lambda: calls.append("gone")
+    protocol.connection_lost(None)
+    assert calls == []
