@@ -27,8 +27,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import secrets
 import time
-import uuid
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -48,6 +48,7 @@ OVERLOADED = "OVERLOADED"
 _MESSAGE = f"The gateway is at capacity; retry in {RETRY_AFTER_SECONDS} s."
 _GRAPHQL_RESPONSE_JSON = b"application/graphql-response+json"
 _JSON = b"application/json"
+_STREAM = b"text/event-stream"
 _PROBLEM_JSON = b"application/problem+json"
 
 
@@ -151,16 +152,15 @@ class LoadShedder:
             self.in_flight < self.limit.current
             or not self.limit.ceiling
             or self.drain.draining  # every answer must then say Connection: close
+            or path in UNSHED_PATHS
             or not path.startswith("/")
             or "%" in path  # left to the app, which decodes it
-            or not self._sheddable(path, headers)
         ):
             return None
-        return self._overloaded(path, headers)
-
-    @staticmethod
-    def _sheddable(path: str, headers: Headers) -> bool:
-        return path not in UNSHED_PATHS and b"text/event-stream" not in _header(headers, b"accept")
+        accept = _header(headers, b"accept")
+        if _STREAM in accept:
+            return None
+        return self._overloaded(path, headers, accept)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":  # WebSocket subscriptions, lifespan
@@ -171,11 +171,12 @@ class LoadShedder:
             return
         if self.drain.draining:
             send = _closing(send)
-        if not self._sheddable(scope["path"], scope["headers"]):
+        accept = _header(scope["headers"], b"accept")
+        if scope["path"] in UNSHED_PATHS or _STREAM in accept:
             await self.app(scope, receive, send)
             return
         if self.limit.ceiling and self.in_flight >= self.limit.current:
-            status, headers, body = self._overloaded(scope["path"], scope["headers"])
+            status, headers, body = self._overloaded(scope["path"], scope["headers"], accept)
             headers = [*headers, (b"content-length", str(len(body)).encode())]
             await send({"type": "http.response.start", "status": status, "headers": headers})
             await send({"type": "http.response.body", "body": body})
@@ -204,13 +205,12 @@ class LoadShedder:
 
         await self.app(scope, receive_and_watch, send)
 
-    def _overloaded(self, path: str, headers: Headers) -> tuple[int, Headers, bytes]:
+    def _overloaded(self, path: str, headers: Headers, accept: bytes) -> tuple[int, Headers, bytes]:
         # Cheap on purpose: under overload most of the traffic is answered here. The bodies
         # are encoded once; only the request ID (a safe token, no escaping) changes.
-        rid = (client_request_id(headers) or uuid.uuid4().hex).encode()
+        rid = (client_request_id(headers) or secrets.token_hex(16)).encode()
         if path == GRAPHQL_PATH:
             self.metrics.shed("graphql")
-            accept = _header(headers, b"accept")
             media = _GRAPHQL_RESPONSE_JSON if _GRAPHQL_RESPONSE_JSON in accept else _JSON
             body = _GRAPHQL_BODY[0] + rid + _GRAPHQL_BODY[1]
         else:

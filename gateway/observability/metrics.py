@@ -68,6 +68,7 @@ class Metrics:
             ["service"],
             registry=r,
         )
+        self._shed_children: dict[str, Counter] = {}
         self.shed_requests = Counter(
             "canaduck_shed_requests",
             "Requests answered 503 OVERLOADED at once, past GATEWAY_MAX_IN_FLIGHT",
@@ -114,7 +115,12 @@ class Metrics:
         self.event_loop_lag.set_function(lag)
 
     def shed(self, door: str) -> None:
-        self.shed_requests.labels(door).inc()
+        # Under a flood this runs thousands of times a second: the labelled child is
+        # looked up once per door (``labels`` takes a lock and builds a key every call).
+        child = self._shed_children.get(door)
+        if child is None:
+            child = self._shed_children[door] = self.shed_requests.labels(door)
+        child.inc()
 
     def cache_error(self, operation: str) -> None:
         self.cache_errors.labels(operation).inc()
