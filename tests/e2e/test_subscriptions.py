@@ -204,7 +204,9 @@ async def test_two_replicas_on_one_redis_poll_once_per_interval_between_them(
 async def test_with_redis_down_each_replica_polls_on_its_own(
     weather_stub: StubProcess, joke_stub: StubProcess
 ) -> None:
-    """With CACHE_URL pointing at a dead Redis, both replicas still push changes."""
+    """With CACHE_URL pointing at a dead Redis, each replica polls once per interval on its
+    own (more calls than one shared poller makes, no more than one per replica), and both
+    still push changes."""
     dead_redis = f"redis://127.0.0.1:{free_port()}/0"
     first, second = replicas(weather_stub, joke_stub, dead_redis, "canaduck-test-dead:")
     with first as one, second as two:
@@ -212,9 +214,18 @@ async def test_with_redis_down_each_replica_polls_on_its_own(
             subscribers(ws_url(one), WEATHER % "Rodez", 5) as on_one,
             subscribers(ws_url(two), WEATHER % "Rodez", 5) as on_two,
         ):
+            weather_stub.control.post("/__reset").raise_for_status()
+            started = time.monotonic()
+            await asyncio.sleep(5 * REFRESH_SECONDS)
+            calls = weather_stub.stats()["calls"]
+            window = time.monotonic() - started
             weather_stub.set_mode("healthy", temperature=8.5)
             async with asyncio.timeout(REFRESH_SECONDS + 5):
                 await asyncio.gather(*(inbox.wait_for(2) for inbox in [*on_one, *on_two]))
+    print(f"\ntwo replicas, Redis down: {calls} weather calls in {window:.1f} s")
+    per_replica = window / REFRESH_SECONDS + 1  # the most one poller makes in the window
+    assert calls > per_replica, (calls, window)  # both replicas polled
+    assert calls <= 2 * per_replica, (calls, window)  # each once per interval, not per screen
     assert all(inbox.temperatures()[:2] == [21.2, 8.5] for inbox in [*on_one, *on_two])
 
 
