@@ -4,6 +4,7 @@ and consistent with what docker-compose.yml runs."""
 from __future__ import annotations
 
 import re
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -214,3 +215,37 @@ def test_build_context_lets_through_what_the_dockerfile_copies(
 def test_build_context_leaves_out_local_files(dockerignore: DockerIgnore, path: str) -> None:
     """Secrets, virtualenvs, git data, databases, tests and build leftovers stay out."""
     assert dockerignore.excludes(path)
+
+
+def image_environment(stages: dict[str, Stage], name: str) -> dict[str, str]:
+    """The ENV in force in a target: its bases' first, its own overriding them."""
+    env: dict[str, str] = {}
+    for stage in reversed(chain(stages, name)):
+        for instruction in stage.all("ENV"):
+            for word in shlex.split(instruction.arguments):
+                key, _, value = word.partition("=")
+                env[key] = value
+    return env
+
+
+@pytest.mark.parametrize("service", IMAGES)
+def test_containers_log_json_lines(stages: dict[str, Stage], stack: Stack, service: str) -> None:
+    """`docker logs` and log shippers get one JSON object per line: the image says json (a
+    container has no terminal, but `auto` would pick console under a `docker run -t`), and
+    neither compose nor the Kubernetes settings turn it back."""
+    assert image_environment(stages, IMAGES[service][0]).get("CANADUCK_LOG_FORMAT") == "json"
+    assert environment_of(stack.services[service]).get("CANADUCK_LOG_FORMAT", "json") == "json"
+    for env_file in (REPO / "k8s").rglob("*.env"):
+        settings = dict(
+            line.split("=", 1) for line in env_file.read_text().splitlines() if "=" in line
+        )
+        assert settings.get("CANADUCK_LOG_FORMAT", "json") == "json", env_file
+
+
+def test_a_console_log_format_in_the_image_is_caught(stages: dict[str, Stage]) -> None:
+    """The check above reads the last ENV in force, not the first it meets."""
+    mutated = parse(
+        DOCKERFILE.read_text(encoding="utf-8")
+        + "\nFROM gateway AS console\nENV CANADUCK_LOG_FORMAT=console\n"
+    )
+    assert image_environment(mutated, "console")["CANADUCK_LOG_FORMAT"] == "console"
