@@ -50,8 +50,12 @@ class Admission(Protocol):
 
 class AdmittingHttpToolsProtocol(HttpToolsProtocol):
     _refusing = False  # the current request was answered early: its body is skipped
+    _close_after_refusal = False
 
     def on_message_begin(self) -> None:
+        # A request is starting: the connection is not idle, whatever timer an earlier
+        # refusal in the same segment armed (uvicorn cancels once per ``data_received``).
+        self._unset_keepalive_if_required()
         super().on_message_begin()
         self._refusing = False
 
@@ -60,11 +64,16 @@ class AdmittingHttpToolsProtocol(HttpToolsProtocol):
         if (
             admission is not None
             and (self.cycle is None or self.cycle.response_complete)  # not pipelined
+            and not self.flow.write_paused  # a client not reading: uvicorn's path waits
             and not self.parser.should_upgrade()
         ):
             # The raw path, undecoded: the app's rules name plain ASCII paths.
             path = self.url.partition(b"?")[0].decode("latin-1")
-            answer = admission.refuse(path, self.headers)
+            try:
+                answer = admission.refuse(path, self.headers)
+            except Exception:  # the app's bug must not become "Invalid HTTP request"
+                self.logger.exception("Admission check failed; the request goes on")
+                answer = None
             if answer is not None:
                 self._refuse(*answer)
                 return
@@ -72,29 +81,38 @@ class AdmittingHttpToolsProtocol(HttpToolsProtocol):
         self.scope[ARRIVED_AT_KEY] = self.loop.time()  # type: ignore[literal-required]
         self.scope[ON_DISCONNECT_KEY] = None  # type: ignore[literal-required]
 
-    def connection_lost(self, exc: Exception | None) -> None:
-        cycle = self.cycle
-        super().connection_lost(exc)
-        if cycle is not None and not cycle.response_complete:
-            on_disconnect: Callable[[], object] | None = cycle.scope.get(ON_DISCONNECT_KEY)  # type: ignore[assignment]
-            if on_disconnect is not None:
-                cycle.scope[ON_DISCONNECT_KEY] = None  # type: ignore[literal-required]
-                on_disconnect()
-
     def _refuse(self, status: int, headers: Headers, body: bytes) -> None:
         self._refusing = True
-        self._keep_alive_after_refusal = (
-            self.parser.get_http_version() != "1.0" and self.parser.should_keep_alive()
+        # Close after a refusal when the client asked to, and when it waits for "100
+        # Continue" (its body may never come: it only learns here that it is not wanted).
+        self._close_after_refusal = (
+            self.parser.get_http_version() == "1.0"
+            or not self.parser.should_keep_alive()
+            or self.expect_100_continue
         )
         lines = [STATUS_LINE[status]]
         for name, value in [*self.server_state.default_headers, *headers]:
             lines += [name, b": ", value, b"\r\n"]
         lines += [b"content-length: ", str(len(body)).encode(), b"\r\n"]
-        if not self._keep_alive_after_refusal:
+        if self._close_after_refusal:
             lines.append(b"connection: close\r\n")
-        lines += [b"\r\n", body]
+        lines.append(b"\r\n")
+        if self.parser.get_method() != b"HEAD":
+            lines.append(body)
         self.transport.write(b"".join(lines))
         self.server_state.total_requests += 1
+        if self._close_after_refusal:
+            self.transport.close()  # as uvicorn does after any answer without keep-alive
+        else:
+            # A body that never comes must not hold the connection: the idle timer runs
+            # while it is skipped, and again once it is over.
+            self._arm_keep_alive()
+
+    def _arm_keep_alive(self) -> None:
+        self._unset_keepalive_if_required()
+        self.timeout_keep_alive_task = self.loop.call_later(
+            self.timeout_keep_alive, self.timeout_keep_alive_handler
+        )
 
     def on_body(self, body: bytes) -> None:
         if not self._refusing:
@@ -105,10 +123,15 @@ class AdmittingHttpToolsProtocol(HttpToolsProtocol):
             super().on_message_complete()
             return
         self._refusing = False
-        if not self._keep_alive_after_refusal:
-            self.transport.close()
-        elif not self.transport.is_closing():
+        if not self.transport.is_closing():
             # As after any answer (``on_response_complete``): wait for the next request.
-            self.timeout_keep_alive_task = self.loop.call_later(
-                self.timeout_keep_alive, self.timeout_keep_alive_handler
-            )
+            self._arm_keep_alive()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        cycle = self.cycle
+        super().connection_lost(exc)
+        if cycle is not None and not cycle.response_complete:
+            on_disconnect: Callable[[], object] | None = cycle.scope.get(ON_DISCONNECT_KEY)  # type: ignore[assignment]
+            if on_disconnect is not None:
+                cycle.scope[ON_DISCONNECT_KEY] = None  # type: ignore[literal-required]
+                on_disconnect()

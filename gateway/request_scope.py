@@ -48,13 +48,17 @@ class _TooLarge(Exception):
     pass
 
 
+class _ClientGone(Exception):
+    """The client went away while its body was being read."""
+
+
 async def _read_body(receive: Receive, limit: int) -> bytes:
     chunks: list[bytes] = []
     size = 0
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
-            raise asyncio.CancelledError
+            raise _ClientGone
         chunk = message.get("body", b"")
         size += len(chunk)
         if size > limit:
@@ -96,6 +100,9 @@ class RequestScope:
         try:
             try:
                 body = await _read_body(receive, self.max_body_bytes)
+            except _ClientGone:
+                scope["canaduck.client_gone"] = True  # nothing to answer, nothing went wrong
+                return
             except _TooLarge:
                 await _send_problem(
                     send_with_id,

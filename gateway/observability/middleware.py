@@ -30,6 +30,9 @@ def _header(message: Message, name: bytes) -> str | None:
     return None
 
 
+CLIENT_CLOSED_REQUEST = 499
+
+
 class Observe:
     """Count, time and log every HTTP request (pure ASGI, outermost)."""
 
@@ -63,12 +66,14 @@ class Observe:
         started = self.clock()
         record = RequestRecord()
         token = _record.set(record)
-        status = 500
+        status = 500  # unless an answer starts
+        answered = False
         request_id: str | None = None
 
         async def observed_send(message: Message) -> None:
-            nonlocal status, request_id
+            nonlocal status, request_id, answered
             if message["type"] == "http.response.start":
+                answered = True
                 status = message["status"]
                 request_id = _header(message, b"x-request-id")
             await send(message)
@@ -79,6 +84,10 @@ class Observe:
         finally:
             self.metrics.in_flight.dec()
             _record.reset(token)
+            if not answered and scope.get("canaduck.client_gone"):
+                # No answer because the client left first (request_scope): nginx's 499,
+                # "client closed request", not a 500 that would page someone.
+                status = CLIENT_CLOSED_REQUEST
             seconds = self.clock() - started
             route = self._route(scope)
             self.metrics.requests.labels(route, record.fields or "", str(status)).inc()

@@ -244,3 +244,91 @@ async def test_a_client_leaving_after_its_answer_calls_nobody() -> None:
     app.scopes[0][ON_DISCONNECT_KEY] = lambda: calls.append("gone")
     protocol.connection_lost(None)
     assert calls == []
+
+
+class Slow(App):
+    """Answers after 0.3 s: long enough for a stray keep-alive timer of 0.1 s to fire."""
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        await asyncio.sleep(0.3)
+        await super().__call__(scope, receive, send)
+
+
+def connect_with(
+    app: App, admission: Refuser | None, **config: Any
+) -> tuple[AdmittingHttpToolsProtocol, Transport, ServerState]:
+    protocol, transport, state = connect(app, admission)
+    protocol.timeout_keep_alive = config.get("timeout_keep_alive", protocol.timeout_keep_alive)
+    return protocol, transport, state
+
+
+async def test_two_refusals_in_one_segment_leave_no_stray_idle_timer() -> None:
+    """A request that follows two refusals sent together is answered, not cut by a timer
+    armed for the connection's idle time while it was busy."""
+    app, refuser = Slow(), Refuser()
+    protocol, transport, state = connect_with(app, refuser, timeout_keep_alive=0.1)
+    protocol.data_received(POST + POST)
+    await asyncio.sleep(0.05)
+    refuser.busy = False
+    protocol.data_received(GET_HEALTH)
+    await settle(state)
+    assert not transport.closed
+    assert transport.written.count(b"HTTP/1.1 503") == 2
+    assert transport.written.endswith(b"0\r\n\r\n")  # the slow answer, whole
+    await asyncio.sleep(0.15)
+    assert transport.closed  # and idle afterwards: closed by the one timer left
+
+
+async def test_a_refused_head_request_gets_no_body() -> None:
+    app, refuser = App(), Refuser()
+    protocol, transport, _ = connect(app, refuser)
+    protocol.data_received(b"HEAD /graphql HTTP/1.1\r\nHost: gw\r\n\r\n")
+    head, _, body = transport.written.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 503")
+    assert b"content-length: 2" in head.split(b"\r\n")
+    assert body == b""
+
+
+async def test_a_client_that_does_not_read_is_not_refused_early() -> None:
+    """With the socket's write buffer full, refusals would pile up in memory: the request
+    goes uvicorn's way instead, which waits for the client to read."""
+    app, refuser = App(), Refuser()
+    protocol, transport, state = connect(app, refuser)
+    protocol.pause_writing()
+    protocol.data_received(POST)
+    assert refuser.asked == []
+    assert transport.written == b""
+    protocol.resume_writing()
+    await settle(state)
+
+
+async def test_a_refused_request_that_expects_100_continue_is_closed() -> None:
+    """Its body may never come: it learns it is not wanted, and the connection ends."""
+    app, refuser = App(), Refuser()
+    protocol, transport, _ = connect(app, refuser)
+    head = POST.split(b"\r\n\r\n")[0].replace(b"Host: gw", b"Host: gw\r\nExpect: 100-continue")
+    protocol.data_received(head + b"\r\n\r\n")
+    assert transport.written.startswith(b"HTTP/1.1 503")
+    assert b"\r\nconnection: close\r\n" in transport.written
+    assert transport.closed
+
+
+async def test_a_refused_body_that_never_comes_does_not_hold_the_connection() -> None:
+    app, refuser = App(), Refuser()
+    protocol, transport, _ = connect_with(app, refuser, timeout_keep_alive=0.05)
+    protocol.data_received(POST.split(b"\r\n\r\n")[0] + b"\r\n\r\n")  # headers only
+    assert transport.written.startswith(b"HTTP/1.1 503")
+    await asyncio.sleep(0.2)
+    assert transport.closed
+
+
+async def test_a_failing_admission_check_lets_the_request_through() -> None:
+    class Broken(Refuser):
+        def refuse(self, path: str, headers: list[tuple[bytes, bytes]]) -> None:
+            raise RuntimeError("bug")
+
+    app = App()
+    protocol, transport, state = connect(app, Broken())
+    protocol.data_received(GET_HEALTH)
+    await settle(state)
+    assert transport.written.startswith(b"HTTP/1.1 200 OK")

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
+from collections.abc import MutableMapping
+from typing import Any
 
 import httpx
 import pytest
+from asgi_lifespan import LifespanManager
 
+from canaduck.protocol import ON_DISCONNECT_KEY
 from gateway.config import GatewaySettings
+from gateway.main import create_app
 from tests.gateway.conftest import graphql, serve
 from tests.support.fake_upstreams import FakeUpstream
 
@@ -110,3 +116,66 @@ async def test_one_log_line_per_request_with_its_story(
     assert event["route"] == "/graphql"
     assert event["status"] == 200
     assert event["upstreams"]["joke"]["status"] == "UPSTREAM_UNAVAILABLE"
+
+
+@pytest.mark.parametrize(
+    "when", ["reading the body", "waiting for the upstreams", "told by the server"]
+)
+async def test_a_client_that_hangs_up_is_a_499_not_an_error(
+    weather: FakeUpstream, joke: FakeUpstream, when: str
+) -> None:
+    """No answer went out because the client left first: no exception escapes the app, and
+    the request is counted 499 ("client closed request"), not as a server error."""
+    weather.delay_seconds = joke.delay_seconds = 5.0
+    app = create_app(
+        GatewaySettings(), transports={"weather": weather.transport, "joke": joke.transport}
+    )
+    body = b'{"query": "{ fullinfo(city: \\"Rodez\\") { joke } }"}'
+    gone = asyncio.Event()
+
+    async def receive() -> dict[str, object]:
+        if when != "reading the body" and not gone.is_set():
+            gone.set()
+            return {"type": "http.request", "body": body, "more_body": False}
+        if when == "told by the server":
+            await asyncio.Event().wait()  # canaduck.protocol says it, not receive()
+        await asyncio.sleep(0.2)  # the upstream calls are under way by then
+        return {"type": "http.disconnect"}
+
+    async def server_says_gone() -> None:
+        await asyncio.sleep(0.2)
+        scope[ON_DISCONNECT_KEY]()
+
+    sent: list[dict[str, object]] = []
+
+    async def send(message: MutableMapping[str, Any]) -> None:
+        sent.append(dict(message))
+
+    scope: dict[str, Any] = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/graphql",
+        "raw_path": b"/graphql",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"content-type", b"application/json"), (b"host", b"gw")],
+        "client": ("127.0.0.1", 5000),
+        "server": ("127.0.0.1", 8000),
+    }
+    async with LifespanManager(app) as manager:
+        scope["state"] = dict(manager._state)
+        if when == "told by the server":
+            scope[ON_DISCONNECT_KEY] = None  # the slot canaduck.protocol provides
+            asyncio.get_running_loop().call_soon(asyncio.ensure_future, server_says_gone())
+        async with asyncio.timeout(3):
+            await manager.app(scope, receive, send)
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=manager.app), base_url="http://gw"
+        ) as client:
+            text = (await client.get("/metrics")).text
+    assert sent == []
+    assert sample(text, "canaduck_requests_total", route="/graphql", status="499") == 1
+    assert sample(text, "canaduck_requests_total", route="/graphql", status="500") == 0
