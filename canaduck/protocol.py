@@ -123,8 +123,10 @@ class AdmittingHttpToolsProtocol(HttpToolsProtocol):
             super().on_message_complete()
             return
         self._refusing = False
-        if not self.transport.is_closing():
+        if self.timeout_keep_alive_task is None and not self.transport.is_closing():
             # As after any answer (``on_response_complete``): wait for the next request.
+            # (Usually the timer ``_refuse`` armed is still running: the body came with
+            # the headers, and that timer started microseconds ago.)
             self._arm_keep_alive()
 
     def connection_lost(self, exc: Exception | None) -> None:
