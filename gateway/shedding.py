@@ -3,7 +3,9 @@
 ``LoadShedder`` (pure ASGI, the outermost middleware) counts the requests being answered.
 Past the limit (``AdaptiveLimit``: at most ``GATEWAY_MAX_IN_FLIGHT``, lowered while the
 event loop lags, see its docstring) a new one is answered at once, before the request
-scope, the body read or any routing, with 503 and ``Retry-After``:
+scope, the body read or any routing, with 503 and ``Retry-After``; under
+``python -m gateway`` most are answered even before uvicorn makes the request a task
+(``refuse``, asked by ``canaduck.protocol`` from the HTTP parser):
 
 * on ``/graphql``, a GraphQL response: ``{"errors": [{"message": ..., "extensions":
   {"code": "OVERLOADED", "retryable": true, "retryAfterSeconds": 1, "requestId": ...}}]}``;
