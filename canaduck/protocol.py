@@ -50,7 +50,6 @@ class Admission(Protocol):
 
 class AdmittingHttpToolsProtocol(HttpToolsProtocol):
     _refusing = False  # the current request was answered early: its body is skipped
-    _close_after_refusal = False
 
     def on_message_begin(self) -> None:
         # A request is starting: the connection is not idle, whatever timer an earlier
@@ -85,7 +84,7 @@ class AdmittingHttpToolsProtocol(HttpToolsProtocol):
         self._refusing = True
         # Close after a refusal when the client asked to, and when it waits for "100
         # Continue" (its body may never come: it only learns here that it is not wanted).
-        self._close_after_refusal = (
+        close = (
             self.parser.get_http_version() == "1.0"
             or not self.parser.should_keep_alive()
             or self.expect_100_continue
@@ -94,14 +93,14 @@ class AdmittingHttpToolsProtocol(HttpToolsProtocol):
         for name, value in [*self.server_state.default_headers, *headers]:
             lines += [name, b": ", value, b"\r\n"]
         lines += [b"content-length: ", str(len(body)).encode(), b"\r\n"]
-        if self._close_after_refusal:
+        if close:
             lines.append(b"connection: close\r\n")
         lines.append(b"\r\n")
         if self.parser.get_method() != b"HEAD":
             lines.append(body)
         self.transport.write(b"".join(lines))
         self.server_state.total_requests += 1
-        if self._close_after_refusal:
+        if close:
             self.transport.close()  # as uvicorn does after any answer without keep-alive
         else:
             # A body that never comes must not hold the connection: the idle timer runs

@@ -9,9 +9,10 @@
   has not started its response shortly after the deadline. It runs from the moment the
   server parsed the request (``canaduck.protocol``), so time spent waiting for a busy
   event loop counts against it;
-* **cancellation on disconnect**: the body is read first (capped, 413 beyond), then a
-  watcher listens for ``http.disconnect`` and cancels the handler, so a client that gives
-  up also stops its upstream calls.
+* **cancellation on disconnect**: the body is read first (capped, 413 beyond); then the
+  server's ``connection_lost`` callback (``canaduck.protocol``), or under another server a
+  watcher on ``http.disconnect``, cancels the handler, so a client that gives up also stops
+  its upstream calls.
 
 Both values live in ``contextvars``; tasks spawned by ``asyncio.gather`` inherit them.
 """
@@ -31,6 +32,8 @@ from canaduck.protocol import ARRIVED_AT_KEY, ON_DISCONNECT_KEY
 from gateway.context import _deadline, _request_id
 
 _SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
+# Set in the scope when the client went away before its answer.
+CLIENT_GONE_KEY = "canaduck.client_gone"
 # How long past the deadline the app may take to start answering before the backstop does.
 BACKSTOP_GRACE_SECONDS = 0.5
 
@@ -101,7 +104,7 @@ class RequestScope:
             try:
                 body = await _read_body(receive, self.max_body_bytes)
             except _ClientGone:
-                scope["canaduck.client_gone"] = True  # nothing to answer, nothing went wrong
+                scope[CLIENT_GONE_KEY] = True  # nothing to answer, nothing went wrong
                 return
             except _TooLarge:
                 await _send_problem(
@@ -115,7 +118,7 @@ class RequestScope:
                 return
             await self._run(scope, body, receive, send_with_id, rid, deadline, lambda: started)
         except asyncio.CancelledError:
-            if not _client_gone(scope):
+            if not client_gone(scope):
                 raise
         finally:
             _request_id.reset(rid_token)
@@ -149,16 +152,16 @@ class RequestScope:
             await disconnected.wait()
             return {"type": "http.disconnect"}
 
-        def client_gone() -> None:
+        def on_disconnect() -> None:
             disconnected.set()
             if not finished:
-                scope["canaduck.client_gone"] = True
+                scope[CLIENT_GONE_KEY] = True
                 current.cancel()
 
         async def watch() -> None:
             while (await receive())["type"] != "http.disconnect":
                 pass
-            client_gone()
+            on_disconnect()
 
         backstop = asyncio.timeout_at(deadline + BACKSTOP_GRACE_SECONDS)
 
@@ -169,7 +172,7 @@ class RequestScope:
 
         watcher: asyncio.Task[None] | None = None
         if ON_DISCONNECT_KEY in scope:
-            scope[ON_DISCONNECT_KEY] = client_gone
+            scope[ON_DISCONNECT_KEY] = on_disconnect
         else:
             watcher = asyncio.create_task(watch())
         try:
@@ -187,7 +190,7 @@ class RequestScope:
                 rid,
             )
         except asyncio.CancelledError:
-            if _client_gone(scope):
+            if client_gone(scope):
                 current.uncancel()  # our own cancellation, handled here
             raise
         finally:
@@ -196,8 +199,9 @@ class RequestScope:
                 watcher.cancel()
 
 
-def _client_gone(scope: Scope) -> bool:
-    return bool(scope.get("canaduck.client_gone"))
+def client_gone(scope: Scope) -> bool:
+    """Whether the request ended because its client went away (no answer was owed)."""
+    return bool(scope.get(CLIENT_GONE_KEY))
 
 
 async def _send_problem(

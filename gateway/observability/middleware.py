@@ -18,6 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from canaduck.logs import json_line
 from gateway.context import RequestRecord, _record
 from gateway.observability.metrics import Metrics
+from gateway.request_scope import client_gone
 
 log = structlog.get_logger("gateway.request")
 _stdlib_logger = logging.getLogger("gateway.request")
@@ -84,7 +85,7 @@ class Observe:
         finally:
             self.metrics.in_flight.dec()
             _record.reset(token)
-            if not answered and scope.get("canaduck.client_gone"):
+            if not answered and client_gone(scope):
                 # No answer because the client left first (request_scope): nginx's 499,
                 # "client closed request", not a 500 that would page someone.
                 status = CLIENT_CLOSED_REQUEST
