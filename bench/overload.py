@@ -8,30 +8,38 @@ off, pinned to its own core), runs GraphQL ``fullinfo`` at the saturating concur
 at the overload concurrency, and prints both side by side with the targets of issue 12:
 only 200 and 503 answers; 200s p99 <= 1 s; 503s p99 <= 50 ms; goodput (200s per second)
 >= 80 % of the saturated throughput. "gw CPU" is the gateway's CPU time per second of the
-run: well under 1.0 while saturated means its core is shared (other processes on it), and
-every latency then includes waiting for that core.
+run (1.0: its whole core), "load CPU" the load process's: near 1.0 would mean the client,
+not the gateway, sets the pace.
 
-The load is a closed loop of keep-alive connections (``bench.client``) in a process of its
-own on the load core, recording each answer's status and latency: a 503 is answered in a
+The load is a closed loop of keep-alive connections in a process of its own on the load
+core (an asyncio protocol per connection, no task per request, its garbage collector off
+during the run), recording each answer's status and latency: a 503 is answered in a
 millisecond and its client sends again at once, so at c=512 most of the traffic is
 rejections, the worst case for the gateway's core. A third run has the same clients
 honour ``Retry-After`` (wait 1 s after a 503), as a well-behaved client would. (wrk only
-reports all latencies together, so it is not used here.)
+reports all latencies together, so it is not used here.) The stub upstreams share the
+load core: what they cost is taken from the client.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
+import gc
 import json
+import math
+import re
+import resource
 import subprocess
 import sys
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from typing import cast
 
 from bench import procs
-from bench.client import Connection, _address, build_request, percentile
+from bench.client import _address, build_request, percentile
 from bench.stack import TARGETS, Stack, running
 from gateway.shedding import RETRY_AFTER_SECONDS
 
@@ -45,6 +53,7 @@ class Outcome:
     seconds: float
     latencies_ms: dict[int, list[float]] = field(default_factory=dict)
     server_cores: float = float("nan")  # the gateway's CPU seconds per second of the run
+    load_cores: float = float("nan")  # the load process's, likewise
 
     def count(self, status: int) -> int:
         return len(self.latencies_ms.get(status, []))
@@ -59,44 +68,155 @@ class Outcome:
         return Counter({status: len(v) for status, v in self.latencies_ms.items()})
 
 
+class _Client(asyncio.Protocol):
+    """One keep-alive connection of the closed loop: the answer is read in
+    ``data_received`` and the next request written from there, with no task and no stream,
+    so the client's own time per answer stays far below the gateway's (a stream-based
+    client spent about as much CPU per 503 as the gateway did, and its own turn-around
+    ended up in the latencies it measured)."""
+
+    def __init__(self, load: _Load) -> None:
+        self.load = load
+        self.transport: asyncio.Transport | None = None
+        self.buffer = bytearray()
+        self.sent = 0.0  # perf_counter when the request was sent; 0.0: none outstanding
+        self.stale = 0  # connections closed here whose connection_lost is still to come
+        self.done = load.loop.create_future()
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.Transport, transport)  # uvloop's is no subclass
+        if self.sent:  # a request timed from before the (re)connect
+            self.transport.write(self.load.raw)
+
+    def send(self) -> None:
+        if time.perf_counter() >= self.load.deadline:
+            self._finish()
+            return
+        self.sent = time.perf_counter()
+        self.buffer.clear()
+        if self.transport is None or self.transport.is_closing():
+            self.transport = None
+            self.load.connect(self)  # timed: the handshake counts, as in a real client
+        else:
+            self.transport.write(self.load.raw)
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        head_end = self.buffer.find(b"\r\n\r\n")
+        if head_end < 0:
+            return
+        head = bytes(self.buffer[:head_end]).lower()
+        length = _CONTENT_LENGTH.search(head)
+        if length is None or not self.sent:
+            self._record(0)  # not an answer this bench understands: count it, reconnect
+            self._close()
+            self.send()
+            return
+        if len(self.buffer) < head_end + 4 + int(length.group(1)):
+            return
+        status = int(head[9:12])
+        self._record(status)
+        if b"\r\nconnection: close" in head:
+            self._close()
+        if status == 503 and self.load.pause_after_503:
+            self.load.loop.call_later(self.load.pause_after_503, self.send)
+        else:
+            self.send()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.stale:  # one this client closed itself (it may be on a new one by now)
+            self.stale -= 1
+            return
+        self.transport = None
+        if self.sent:  # reset, refused or timed out with a request outstanding
+            self._record(0)
+            self.send()
+
+    def _record(self, status: int) -> None:
+        self.load.latencies[status].append((time.perf_counter() - self.sent) * 1000)
+        self.sent = 0.0
+
+    def _close(self) -> None:
+        if self.transport is not None:
+            self.transport.close()
+            self.transport = None
+            self.stale += 1
+
+    def _finish(self) -> None:
+        self._close()
+        if not self.done.done():
+            self.done.set_result(None)
+
+
+def _same(client: _Client) -> _Client:
+    return client
+
+
+_CONTENT_LENGTH = re.compile(rb"\r\ncontent-length: *(\d+)")
+
+
+@dataclass
+class _Load:
+    loop: asyncio.AbstractEventLoop
+    host: str
+    port: int
+    raw: bytes
+    deadline: float
+    pause_after_503: float
+    latencies: dict[int, list[float]] = field(default_factory=lambda: defaultdict(list))
+    connecting: set[asyncio.Task[object]] = field(default_factory=set)
+
+    def connect(self, client: _Client) -> None:
+        async def connect() -> None:
+            try:
+                await self.loop.create_connection(
+                    functools.partial(_same, client), self.host, self.port
+                )
+            except OSError:
+                client.connection_lost(None)  # counted as no answer; tries again
+
+        task: asyncio.Task[object] = self.loop.create_task(connect())
+        self.connecting.add(task)
+        task.add_done_callback(self.connecting.discard)
+
+
 async def closed_loop(
     url: str, body: bytes, concurrency: int, seconds: float, pause_after_503: float = 0.0
 ) -> Outcome:
     """``concurrency`` keep-alive connections, each sending again as soon as answered (or
     ``pause_after_503`` seconds after a 503: a client that honours ``Retry-After``)."""
-    raw = build_request(url, "POST", body)
     host, port = _address(url)
-    latencies: dict[int, list[float]] = defaultdict(list)
+    loop = asyncio.get_running_loop()
+    load = _Load(loop, host, port, build_request(url, "POST", body), math.inf, pause_after_503)
+    clients = [_Client(load) for _ in range(concurrency)]
     # Connected before the clock starts, as wrk does: a latency is a request's, not the
     # TCP handshake's (512 connects at once would otherwise land in the first answers).
     # A connection that fails here connects again on its first request, timed.
-    connections = [Connection(host, port) for _ in range(concurrency)]
-    await asyncio.gather(*(c.open() for c in connections), return_exceptions=True)
+    await asyncio.gather(
+        *(loop.create_connection(functools.partial(_same, c), host, port) for c in clients),
+        return_exceptions=True,
+    )
     started = time.perf_counter()
-    deadline = started + seconds
-
-    async def worker(connection: Connection) -> None:
-        try:
-            while time.perf_counter() < deadline:
-                sent = time.perf_counter()
-                try:
-                    async with asyncio.timeout(TIMEOUT_SECONDS):  # no task per request
-                        status = await connection.request(raw)
-                except (OSError, asyncio.IncompleteReadError, TimeoutError, ValueError):
-                    status = 0
-                    await connection.close()
-                latencies[status].append((time.perf_counter() - sent) * 1000)
-                if status == 503 and pause_after_503:
-                    await asyncio.sleep(pause_after_503)
-        finally:
-            await connection.close()
-
-    await asyncio.gather(*(worker(c) for c in connections))
-    return Outcome(time.perf_counter() - started, dict(latencies))
+    load.deadline = started + seconds
+    for client in clients:
+        client.send()
+    # A request still unanswered TIMEOUT_SECONDS after it was sent counts as no answer.
+    pending = {client.done for client in clients}
+    while pending:
+        _, pending = await asyncio.wait(pending, timeout=0.5)
+        now = time.perf_counter()
+        for client in clients:
+            if client.sent and now - client.sent > TIMEOUT_SECONDS and client.transport:
+                client.transport.abort()
+    return Outcome(time.perf_counter() - started, dict(load.latencies))
 
 
 def _load_main(args: argparse.Namespace) -> None:
-    """The load process: one run, its outcome as one JSON line on stdout."""
+    """The load process: one run, its outcome as one JSON line on stdout. Without the
+    garbage collector: its full collections stopped this process for up to ~85 ms, and
+    every answer that arrived meanwhile looked that much slower (wrk has no collector)."""
+    gc.collect()
+    gc.disable()  # the run makes next to no reference cycles: ~10 s of them is nothing
     load = closed_loop(
         args.url, args.body.encode(), args.concurrency, args.duration, args.pause_after_503
     )
@@ -106,7 +226,13 @@ def _load_main(args: argparse.Namespace) -> None:
         outcome = uvloop.run(load)
     except ImportError:
         outcome = asyncio.run(load)
-    print(json.dumps({"seconds": outcome.seconds, "latencies_ms": outcome.latencies_ms}))
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    cores = (usage.ru_utime + usage.ru_stime) / outcome.seconds  # start-up included: ~1 %
+    print(
+        json.dumps(
+            {"seconds": outcome.seconds, "latencies_ms": outcome.latencies_ms, "cores": cores}
+        )
+    )
 
 
 def measure(
@@ -127,7 +253,7 @@ def measure(
         raise RuntimeError(f"load process failed: {done.stderr[-2000:]}")
     data = json.loads(done.stdout.strip().splitlines()[-1])
     latencies = {int(status): values for status, values in data["latencies_ms"].items()}
-    return Outcome(float(data["seconds"]), latencies)
+    return Outcome(float(data["seconds"]), latencies, load_cores=float(data["cores"]))
 
 
 def _ms(value: float) -> str:
@@ -137,14 +263,15 @@ def _ms(value: float) -> str:
 def table(runs: list[tuple[str, int, Outcome]]) -> list[str]:
     lines = [
         f"{'run':<22} {'c':>4} {'200/s':>7} {'200 p50':>8} {'200 p99':>8} "
-        f"{'503/s':>7} {'503 p50':>8} {'503 p99':>8} {'gw CPU':>6}  other answers",
+        f"{'503/s':>7} {'503 p50':>8} {'503 p99':>8} {'gw CPU':>6} {'load CPU':>8}  other answers",
     ]
     for name, c, o in runs:
         others = {s: n for s, n in o.statuses().items() if s not in (200, 503)}
         lines.append(
             f"{name:<22} {c:>4} {o.rate(200):>7.0f} {_ms(o.p(200, 50)):>8} "
             f"{_ms(o.p(200, 99)):>8} {o.rate(503):>7.0f} {_ms(o.p(503, 50)):>8} "
-            f"{_ms(o.p(503, 99)):>8} {o.server_cores:>6.2f}  {others or 'none'}"
+            f"{_ms(o.p(503, 99)):>8} {o.server_cores:>6.2f} {o.load_cores:>8.2f}  "
+            f"{others or 'none'}"
         )
     return lines
 
@@ -214,7 +341,7 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"Canaduck overload: GraphQL fullinfo, backends {args.delays[0]:g}/{args.delays[1]:g} "
         f"ms, cache off, GATEWAY_MAX_IN_FLIGHT={limit}, {args.duration:g} s per run, "
-        f"closed loop (bench.overload's asyncio client); "
+        f"closed loop (bench.overload's asyncio protocol client); "
         f"{'pinned' if procs.can_pin() else 'NOT pinned'}"
     )
     print("\n".join(table(results)))
