@@ -47,11 +47,13 @@ class GatewaySettings(BaseSettings):
     request_timeout_seconds: PositiveFloat = 3.0
     # Load shedding: past the limit of requests in flight, answer 503 OVERLOADED at once.
     # The limit is at most max_in_flight (0 = no limit), lowered toward min_in_flight while
-    # the event loop lags more than shed_loop_lag_seconds (0 = a fixed cap).
+    # the event loop lags more than shed_loop_lag_seconds (0 = a fixed cap). After a 503,
+    # the connection's next request is read shed_pause_seconds later (0 = at once).
     # Shutdown: after SIGTERM, fail readiness and keep serving this long.
     max_in_flight: NonNegativeInt = 64
     min_in_flight: PositiveInt = 8
     shed_loop_lag_seconds: float = Field(default=0.0, ge=0)
+    shed_pause_seconds: float = Field(default=0.01, ge=0, le=1)
     shutdown_drain_seconds: float = Field(default=5.0, ge=0)
     upstream_timeout_seconds: PositiveFloat = 2.5
     upstream_connect_timeout_seconds: PositiveFloat = 1.0

@@ -101,7 +101,13 @@ def create_app(
         max_lag_seconds=settings.shed_loop_lag_seconds,
     )
     metrics.watch_shedding(lambda: limit.current, lambda: limit.lag_seconds)
-    app.add_middleware(LoadShedder, limit=limit, metrics=metrics, drain=drain)
+    app.add_middleware(
+        LoadShedder,
+        limit=limit,
+        metrics=metrics,
+        drain=drain,
+        refusal_pause_seconds=settings.shed_pause_seconds,
+    )
     app.include_router(operator_routes.router)
     app.include_router(rest_routes.router)
     app.include_router(display.router)

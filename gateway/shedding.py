@@ -5,7 +5,8 @@ Past the limit (``AdaptiveLimit``: at most ``GATEWAY_MAX_IN_FLIGHT``, lowered wh
 event loop lags, see its docstring) a new one is answered at once, before the request
 scope, the body read or any routing, with 503 and ``Retry-After``; under
 ``python -m gateway`` most are answered even before uvicorn makes the request a task
-(``refuse``, asked by ``canaduck.protocol`` from the HTTP parser):
+(``admit``, asked by ``canaduck.protocol`` from the HTTP parser, which then reads the
+refused connection's next request only ``GATEWAY_SHED_PAUSE_SECONDS`` later):
 
 * on ``/graphql``, a GraphQL response: ``{"errors": [{"message": ..., "extensions":
   {"code": "OVERLOADED", "retryable": true, "retryAfterSeconds": 1, "requestId": ...}}]}``;
@@ -36,7 +37,7 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from canaduck.problems import problem_body
-from canaduck.protocol import ADMISSION_STATE_KEY, Headers
+from canaduck.protocol import ADMISSION_STATE_KEY, ADMITTED_KEY, Answer, Headers
 from gateway.observability.metrics import Metrics
 from gateway.request_scope import client_request_id
 
@@ -134,35 +135,53 @@ class AdaptiveLimit:
 
 
 class LoadShedder:
-    """The in-flight bound, checked twice: before uvicorn makes the request a task (``refuse``,
-    called by ``canaduck.protocol``, where a refusal is cheapest) and as the outermost
-    middleware (``__call__``: requests that arrived in the same instant, and any server
-    without that protocol)."""
+    """The in-flight bound, checked before uvicorn makes the request a task (``admit``,
+    called by ``canaduck.protocol``, where a refusal is cheapest, and where the slot is
+    taken) or, for a request that did not go through that check (a pipelined one, any
+    server without that protocol), as the outermost middleware (``__call__``)."""
 
     def __init__(
-        self, app: ASGIApp, *, limit: AdaptiveLimit, metrics: Metrics, drain: Drain
+        self,
+        app: ASGIApp,
+        *,
+        limit: AdaptiveLimit,
+        metrics: Metrics,
+        drain: Drain,
+        refusal_pause_seconds: float = 0.0,
     ) -> None:
         self.app = app
         self.limit = limit  # ceiling 0: no limit
         self.metrics = metrics
         self.drain = drain
+        self.refusal_pause_seconds = refusal_pause_seconds  # canaduck.protocol reads it
         self.in_flight = 0
 
-    def refuse(self, path: str, headers: Headers) -> tuple[int, Headers, bytes] | None:
-        """``canaduck.protocol.Admission``: the 503 for a request that must not start."""
+    def admit(self, path: str, headers: Headers) -> Answer | bool:
+        """``canaduck.protocol.Admission``: the 503 for a request that must not start, or
+        whether it took a slot here (True: ``__call__`` frees it when the request ends).
+        Counting here, not only once the request's task runs, matters when a slot frees
+        while many requests wait on the loop: they all arrive in one pass, before any of
+        their tasks has started, and all but one would get through to the middleware's
+        refusal, which costs a task and an ASGI response each."""
         if (
-            self.in_flight < self.limit.current
-            or not self.limit.ceiling
+            not self.limit.ceiling
             or self.drain.draining  # every answer must then say Connection: close
             or path in UNSHED_PATHS
             or not path.startswith("/")
             or "%" in path  # left to the app, which decodes it
         ):
-            return None
+            return False
         accept = _header(headers, b"accept")
         if _STREAM in accept:
-            return None
+            return False
+        if self.in_flight < self.limit.current:
+            self.in_flight += 1
+            return True
         return self._overloaded(path, headers, accept)
+
+    def release(self) -> None:
+        """``canaduck.protocol.Admission``: a request ``admit`` let in will not run."""
+        self.in_flight -= 1
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":  # WebSocket subscriptions, lifespan
@@ -173,6 +192,12 @@ class LoadShedder:
             return
         if self.drain.draining:
             send = _closing(send)
+        if scope.get(ADMITTED_KEY):  # its slot was taken in ``admit``
+            try:
+                await self.app(scope, receive, send)
+            finally:
+                self.in_flight -= 1
+            return
         accept = _header(scope["headers"], b"accept")
         if scope["path"] in UNSHED_PATHS or _STREAM in accept:
             await self.app(scope, receive, send)
@@ -207,7 +232,7 @@ class LoadShedder:
 
         await self.app(scope, receive_and_watch, send)
 
-    def _overloaded(self, path: str, headers: Headers, accept: bytes) -> tuple[int, Headers, bytes]:
+    def _overloaded(self, path: str, headers: Headers, accept: bytes) -> Answer:
         # Cheap on purpose: under overload most of the traffic is answered here. The bodies
         # are encoded once; only the request ID (a safe token, no escaping) changes.
         rid = (client_request_id(headers) or secrets.token_hex(16)).encode()

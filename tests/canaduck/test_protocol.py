@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import httptools
 import pytest
 from uvicorn.config import Config
 from uvicorn.lifespan.off import LifespanOff
@@ -17,6 +18,7 @@ from uvicorn.server import ServerState
 
 from canaduck.protocol import (
     ADMISSION_STATE_KEY,
+    ADMITTED_KEY,
     ARRIVED_AT_KEY,
     ON_DISCONNECT_KEY,
     AdmittingHttpToolsProtocol,
@@ -34,6 +36,7 @@ class Transport(asyncio.Transport):
         super().__init__()
         self.written = b""
         self.closed = False
+        self.reading = True
 
     def get_extra_info(self, name: str, default: Any = None) -> Any:
         return {"sockname": ("127.0.0.1", 8000), "peername": ("127.0.0.1", 50000)}.get(name)
@@ -48,29 +51,37 @@ class Transport(asyncio.Transport):
         return self.closed
 
     def pause_reading(self) -> None:
-        pass
+        self.reading = False
 
     def resume_reading(self) -> None:
-        pass
+        self.reading = True
 
     def set_protocol(self, protocol: asyncio.BaseProtocol) -> None:
         pass
 
 
 class Refuser:
-    """Refuses ``/graphql`` while ``busy``; records what it was asked."""
+    """Refuses ``/graphql`` while ``busy``, else gives it a slot; records what it was asked."""
 
-    def __init__(self) -> None:
+    def __init__(self, refusal_pause_seconds: float = 0.0) -> None:
         self.busy = True
+        self.refusal_pause_seconds = refusal_pause_seconds
+        self.slots = 0  # taken by admit, minus those given back with release
         self.asked: list[tuple[str, list[tuple[bytes, bytes]]]] = []
 
-    def refuse(
+    def admit(
         self, path: str, headers: list[tuple[bytes, bytes]]
-    ) -> tuple[int, list[tuple[bytes, bytes]], bytes] | None:
+    ) -> tuple[int, list[tuple[bytes, bytes]], bytes] | bool:
         self.asked.append((path, list(headers)))
-        if self.busy and path == "/graphql":
+        if path != "/graphql":
+            return False
+        if self.busy:
             return 503, [(b"content-type", b"application/json"), (b"retry-after", b"1")], b"{}"
-        return None
+        self.slots += 1
+        return True
+
+    def release(self) -> None:
+        self.slots -= 1
 
 
 class App:
@@ -324,7 +335,7 @@ async def test_a_refused_body_that_never_comes_does_not_hold_the_connection() ->
 
 async def test_a_failing_admission_check_lets_the_request_through() -> None:
     class Broken(Refuser):
-        def refuse(self, path: str, headers: list[tuple[bytes, bytes]]) -> None:
+        def admit(self, path: str, headers: list[tuple[bytes, bytes]]) -> bool:
             raise RuntimeError("bug")
 
     app = App()
@@ -332,3 +343,91 @@ async def test_a_failing_admission_check_lets_the_request_through() -> None:
     protocol.data_received(GET_HEALTH)
     await settle(state)
     assert transport.written.startswith(b"HTTP/1.1 200 OK")
+
+
+async def test_the_scope_says_whether_the_early_check_gave_the_request_a_slot() -> None:
+    """The app frees a slot taken here when the request ends; one not taken, it counts."""
+    app, refuser = App(), Refuser()
+    refuser.busy = False
+    protocol, _, state = connect(app, refuser)
+    protocol.data_received(POST)
+    await settle(state)
+    protocol.data_received(GET_HEALTH)
+    await settle(state)
+    assert [(s["path"], s[ADMITTED_KEY]) for s in app.scopes] == [
+        ("/graphql", True),
+        ("/health", False),
+    ]
+
+
+async def test_a_refused_connection_is_read_again_only_after_the_pause() -> None:
+    """A client that resends the moment it gets its 503 is refused at most once per pause
+    per connection: the refusals it can make the gateway write are bounded."""
+    app, refuser = App(), Refuser(refusal_pause_seconds=0.2)
+    protocol, transport, _ = connect(app, refuser)
+    loop = asyncio.get_running_loop()
+    refused_at = loop.time()
+    protocol.data_received(POST)
+    assert transport.written.startswith(b"HTTP/1.1 503")
+    assert not transport.reading
+    for _ in range(100):  # at most ~1 s
+        if transport.reading:
+            break
+        await asyncio.sleep(0.01)
+    assert transport.reading
+    assert loop.time() - refused_at >= 0.2 - _SLACK
+
+
+_SLACK = 0.005  # the pacer resumes connections due within 2 ms of each other together
+
+
+async def test_connections_refused_together_are_read_again_together() -> None:
+    app, refuser = App(), Refuser(refusal_pause_seconds=0.1)
+    pairs = [connect(app, refuser)[:2] for _ in range(3)]
+    for protocol, _ in pairs:
+        protocol.data_received(POST)
+    assert not any(transport.reading for _, transport in pairs)
+    await asyncio.sleep(0.3)
+    assert all(transport.reading for _, transport in pairs)
+
+
+async def test_no_pause_without_a_setting_nor_for_a_connection_that_closes() -> None:
+    app = App()
+    protocol, transport, _ = connect(app, Refuser(refusal_pause_seconds=0.0))
+    protocol.data_received(POST)
+    assert transport.written.startswith(b"HTTP/1.1 503")
+    assert transport.reading
+
+    protocol, transport, _ = connect(app, Refuser(refusal_pause_seconds=0.1))
+    protocol.data_received(POST.replace(b"Host: gw\r\n", b"Host: gw\r\nConnection: close\r\n"))
+    assert transport.closed
+    assert transport.reading  # closed at once, not paused
+
+
+async def test_a_connection_closed_during_its_pause_is_not_read_again() -> None:
+    app, refuser = App(), Refuser(refusal_pause_seconds=0.05)
+    protocol, transport, _ = connect(app, refuser)
+    protocol.data_received(POST)
+    transport.close()
+    await asyncio.sleep(0.2)
+    assert not transport.reading
+
+
+async def test_a_slot_is_given_back_when_its_request_cannot_start(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """If uvicorn fails to start a request the early check let in (no URL found that does
+    it: its parser rejects first; so the failure is made here), the slot is given back."""
+
+    def unparsable(url: bytes) -> None:
+        raise ValueError("no")
+
+    monkeypatch.setattr(httptools, "parse_url", unparsable)  # the module uvicorn calls
+    app, refuser = App(), Refuser()
+    refuser.busy = False
+    protocol, transport, state = connect(app, refuser)
+    protocol.data_received(POST)
+    await settle(state)
+    assert transport.written.startswith(b"HTTP/1.1 400")  # uvicorn's answer to that
+    assert app.scopes == []
+    assert refuser.slots == 0

@@ -113,3 +113,39 @@ async def test_operators_are_answered_and_see_the_refusals(
     assert (health.status_code, ready.status_code) == (200, 200)
     assert 'canaduck_shed_requests_total{door="graphql"} 1.0' in metrics
     assert (await held).status_code == 200
+
+
+@pytest.fixture
+def pausing_gateway(weather_stub: StubProcess, joke_stub: StubProcess) -> Iterator[ServiceProcess]:
+    weather_stub.reset()
+    joke_stub.reset()
+    env = gateway_env(
+        weather_stub, joke_stub, max_in_flight=1, upstream_retries=0, shed_pause_seconds=0.3
+    )
+    with running("gateway", env=env, args=("--no-access-log",)) as process:
+        yield process
+    joke_stub.reset()
+
+
+async def test_a_client_that_resends_at_once_is_refused_once_per_pause(
+    pausing_gateway: ServiceProcess, joke_stub: StubProcess
+) -> None:
+    """GATEWAY_SHED_PAUSE_SECONDS: the first 503 is immediate; the request sent the moment
+    it arrived, on the same connection, is read (and refused) only after the pause."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", pausing_gateway.port)
+    try:
+        held = await hold_the_slot(pausing_gateway.url, joke_stub)
+        started = time.perf_counter()
+        writer.write(post("/graphql", QUERY))
+        status, _, _ = await read_answer(reader)
+        first = time.perf_counter() - started
+        writer.write(post("/graphql", QUERY))
+        status_again, headers, _ = await read_answer(reader)
+        second = time.perf_counter() - started - first
+        assert (status, status_again) == (503, 503)
+        assert headers["retry-after"] == "1"
+        assert first < 0.25  # at once (generous: a loaded CI machine)
+        assert second >= 0.3 - 0.01  # not before the pause (the loop's clock ticks in ms)
+        assert (await held).status_code == 200
+    finally:
+        writer.close()

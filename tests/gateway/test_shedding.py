@@ -8,8 +8,10 @@ from contextlib import asynccontextmanager
 
 import httpx
 
+from canaduck.protocol import ADMITTED_KEY
 from gateway.config import GatewaySettings
-from gateway.shedding import AdaptiveLimit
+from gateway.observability.metrics import Metrics
+from gateway.shedding import AdaptiveLimit, Drain, LoadShedder
 from tests.gateway.conftest import serve
 from tests.support.fake_upstreams import FakeUpstream
 
@@ -92,3 +94,31 @@ def test_adaptive_limit_falls_while_the_loop_lags_and_recovers() -> None:
     for _ in range(100):
         limit.observe(0.001)
     assert limit.current == 64
+
+
+async def test_a_slot_taken_by_the_early_check_is_held_until_its_request_ends() -> None:
+    """Requests that arrive in one pass of the loop are all checked before any of their
+    tasks runs: the check itself takes the slot, or every one of them would get in."""
+    seen: list[int] = []
+
+    async def app(scope: object, receive: object, send: object) -> None:
+        seen.append(shedder.in_flight)
+
+    shedder = LoadShedder(
+        app,
+        limit=AdaptiveLimit(ceiling=1, floor=1, max_lag_seconds=0.0),
+        metrics=Metrics(),
+        drain=Drain(seconds=0.0, grace_seconds=0.0),
+    )
+    assert shedder.admit("/health", []) is False  # never counted: no slot taken
+    assert shedder.admit("/graphql", []) is True
+    refused = shedder.admit("/graphql", [(b"x-request-id", b"second")])
+    assert not isinstance(refused, bool)
+    status, headers, _ = refused
+    assert (status, dict(headers)[b"x-request-id"]) == (503, b"second")
+
+    scope = {"type": "http", "path": "/graphql", "headers": [], ADMITTED_KEY: True}
+    await shedder(scope, None, None)  # type: ignore[arg-type]
+    assert seen == [1]  # its own slot, not counted a second time
+    assert shedder.in_flight == 0  # freed when the request ended
+    assert shedder.admit("/graphql", []) is True
