@@ -1,7 +1,7 @@
 """``python -m bench.overload``: the gateway at 16x its saturating concurrency.
 
     python -m bench.overload [--concurrency 512] [--saturated 32] [--duration 10]
-                             [--max-in-flight N] [--delays 40 20]
+                             [--repeats 1] [--max-in-flight N] [--delays 40 20]
 
 Starts the bench stack (stub upstreams sleeping 40 and 20 ms, the gateway with its cache
 off, pinned to its own core), runs GraphQL ``fullinfo`` at the saturating concurrency, then
@@ -29,6 +29,7 @@ import functools
 import gc
 import json
 import math
+import os
 import re
 import resource
 import subprocess
@@ -262,31 +263,49 @@ def _ms(value: float) -> str:
 
 def table(runs: list[tuple[str, int, Outcome]]) -> list[str]:
     lines = [
-        f"{'run':<22} {'c':>4} {'200/s':>7} {'200 p50':>8} {'200 p99':>8} "
-        f"{'503/s':>7} {'503 p50':>8} {'503 p99':>8} {'gw CPU':>6} {'load CPU':>8}  other answers",
+        f"{'run':<25} {'c':>4} {'200/s':>7} {'200 p50':>8} {'200 p99':>8} "
+        f"{'503/s':>7} {'503 p50':>8} {'503 p99':>8} {'gw CPU':>6} {'ms/req':>6} "
+        f"{'load CPU':>8}  other answers",
     ]
     for name, c, o in runs:
         others = {s: n for s, n in o.statuses().items() if s not in (200, 503)}
+        answered = o.rate(200) + o.rate(503)
+        per_request = o.server_cores / answered * 1000 if answered else float("nan")
         lines.append(
-            f"{name:<22} {c:>4} {o.rate(200):>7.0f} {_ms(o.p(200, 50)):>8} "
+            f"{name:<25} {c:>4} {o.rate(200):>7.0f} {_ms(o.p(200, 50)):>8} "
             f"{_ms(o.p(200, 99)):>8} {o.rate(503):>7.0f} {_ms(o.p(503, 50)):>8} "
-            f"{_ms(o.p(503, 99)):>8} {o.server_cores:>6.2f} {o.load_cores:>8.2f}  "
-            f"{others or 'none'}"
+            f"{_ms(o.p(503, 99)):>8} {o.server_cores:>6.2f} {per_request:>6.2f} "
+            f"{o.load_cores:>8.2f}  {others or 'none'}"
         )
     return lines
 
 
-def checks(saturated: Outcome, overload: Outcome) -> list[str]:
-    """The targets of issue 12, for one overload run against the saturated one."""
+def checks(saturated: Outcome, overload: Outcome) -> list[tuple[str, bool, str]]:
+    """The targets of issue 12, for one overload run against the saturated one:
+    (target, met, what was seen)."""
     goodput = overload.rate(200) / saturated.rate(200) if saturated.rate(200) else 0.0
     unexpected = sum(n for s, n in overload.statuses().items() if s not in (200, 503))
-    checks = [
+    return [
         ("only 200 and 503 answers", unexpected == 0, f"{unexpected} other"),
         ("200s p99 <= 1000 ms", overload.p(200, 99) <= 1000, f"{_ms(overload.p(200, 99))} ms"),
         ("503s p99 <= 50 ms", overload.p(503, 99) <= 50, f"{_ms(overload.p(503, 99))} ms"),
         ("goodput >= 80 % of saturated", goodput >= 0.8, f"{goodput:.0%}"),
     ]
-    return [f"  [{'ok' if ok else 'MISSED'}] {what}: {seen}" for what, ok, seen in checks]
+
+
+def verdicts(repeats: list[list[tuple[str, int, Outcome]]]) -> list[str]:
+    """Each overload run's targets, against the saturated run of the same repeat: met in
+    how many repeats, and what each repeat saw."""
+    lines = []
+    for index, (name, _, _) in enumerate(repeats[0][1:], start=1):
+        lines.append(f"\n{name}:")
+        seen = [checks(runs[0][2], runs[index][2]) for runs in repeats]
+        for row, (what, _, _) in enumerate(seen[0]):
+            met = sum(1 for one in seen if one[row][1])
+            mark = "ok" if met == len(seen) else "MISSED"
+            values = ", ".join(one[row][2] for one in seen)
+            lines.append(f"  [{mark}] {what}: met in {met} of {len(seen)} ({values})")
+    return lines
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -295,6 +314,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--saturated", type=int, default=32, help="saturating clients")
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per run")
     parser.add_argument("--warmup", type=float, default=2.0, help="seconds before each run")
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        default=1,
+        help="run the three runs this many times in a row (the host's speed moves from one "
+        "minute to the next: each repeat is judged against its own saturated run)",
+    )
     parser.add_argument(
         "--max-in-flight", type=int, help="GATEWAY_MAX_IN_FLIGHT (default: the gateway's)"
     )
@@ -316,6 +342,7 @@ def main(argv: list[str] | None = None) -> int:
     stack = Stack(args.delays[0], naive_threads=(), gateway_settings=settings, with_peer=False)
     target = TARGETS["fullinfo"]
     print("starting the stubs and the gateway ...", file=sys.stderr, flush=True)
+    repeats: list[list[tuple[str, int, Outcome]]] = []
     with running(stack):
         stack.set_delays(*args.delays)
         stack.check(target)
@@ -325,30 +352,41 @@ def main(argv: list[str] | None = None) -> int:
             ("overload", args.concurrency, 0.0),
             ("overload, Retry-After", args.concurrency, float(RETRY_AFTER_SECONDS)),
         )
-        results = []
-        for name, concurrency, pause in runs:
-            print(f"{name}, c={concurrency}: {args.duration:g} s", file=sys.stderr, flush=True)
-            measure(url, target.body, concurrency, args.warmup, pause)
-            time.sleep(1.0)  # let the warmup's in-flight work end
-            cpu = stack.servers[target.process].cpu_seconds()
-            outcome = measure(url, target.body, concurrency, args.duration, pause)
-            outcome.server_cores = (
-                stack.servers[target.process].cpu_seconds() - cpu
-            ) / outcome.seconds
-            results.append((name, concurrency, outcome))
-            time.sleep(1.0)
+        for repeat in range(1, args.repeats + 1):
+            results = []
+            for name, concurrency, pause in runs:
+                print(
+                    f"[{repeat}/{args.repeats}] {name}, c={concurrency}: {args.duration:g} s",
+                    file=sys.stderr,
+                    flush=True,
+                )
+                measure(url, target.body, concurrency, args.warmup, pause)
+                time.sleep(1.0)  # let the warmup's in-flight work end
+                cpu = stack.servers[target.process].cpu_seconds()
+                outcome = measure(url, target.body, concurrency, args.duration, pause)
+                outcome.server_cores = (
+                    stack.servers[target.process].cpu_seconds() - cpu
+                ) / outcome.seconds
+                results.append((name, concurrency, outcome))
+                time.sleep(1.0)
+            repeats.append(results)
     limit = args.max_in_flight or "the gateway's default"
+    pause_setting = os.environ.get("GATEWAY_SHED_PAUSE_SECONDS", "the gateway's default")
     print(
         f"Canaduck overload: GraphQL fullinfo, backends {args.delays[0]:g}/{args.delays[1]:g} "
-        f"ms, cache off, GATEWAY_MAX_IN_FLIGHT={limit}, {args.duration:g} s per run, "
-        f"closed loop (bench.overload's asyncio protocol client); "
-        f"{'pinned' if procs.can_pin() else 'NOT pinned'}"
+        f"ms, cache off, GATEWAY_MAX_IN_FLIGHT={limit}, GATEWAY_SHED_PAUSE_SECONDS="
+        f"{pause_setting}, {args.duration:g} s per run, {args.repeats} repeat(s), closed "
+        f"loop (bench.overload's asyncio protocol client); "
+        f"{'pinned' if procs.can_pin() else 'NOT pinned'}; ms/req: the gateway's CPU per "
+        "answer (how fast the host let it run)"
     )
-    print("\n".join(table(results)))
-    saturated = results[0][2]
-    for name, _, outcome in results[1:]:
-        print(f"\n{name}:")
-        print("\n".join(checks(saturated, outcome)))
+    numbered = [
+        (f"{index}: {name}" if args.repeats > 1 else name, c, outcome)
+        for index, results in enumerate(repeats, start=1)
+        for name, c, outcome in results
+    ]
+    print("\n".join(table(numbered)))
+    print("\n".join(verdicts(repeats)))
     return 0
 
 

@@ -7,7 +7,7 @@ import itertools
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
-from bench.overload import closed_loop
+from bench.overload import Outcome, closed_loop, verdicts
 
 Answer = Callable[[int], tuple[bytes, bool]]  # request number -> (bytes, close after)
 
@@ -68,3 +68,17 @@ async def test_a_client_that_honours_retry_after_waits_after_each_503() -> None:
         outcome = await closed_loop(url, b"{}", 2, 0.35, pause_after_503=0.1)
     assert set(outcome.statuses()) == {503}
     assert outcome.count(503) <= 2 * 4  # at 0, 0.1, 0.2, 0.3 s per client
+
+
+def test_each_repeat_is_judged_against_its_own_saturated_run() -> None:
+    def outcome(ok: int, refused: int, refused_ms: float) -> Outcome:
+        return Outcome(1.0, {200: [40.0] * ok, 503: [refused_ms] * refused})
+
+    repeats = [
+        [("saturated", 32, outcome(700, 0, 0)), ("overload", 512, outcome(600, 900, 30))],
+        [("saturated", 32, outcome(400, 0, 0)), ("overload", 512, outcome(300, 900, 70))],
+    ]
+    lines = verdicts(repeats)
+    assert "  [MISSED] goodput >= 80 % of saturated: met in 1 of 2 (86%, 75%)" in lines
+    assert "  [MISSED] 503s p99 <= 50 ms: met in 1 of 2 (30 ms, 70 ms)" in lines
+    assert "  [ok] only 200 and 503 answers: met in 2 of 2 (0 other, 0 other)" in lines
