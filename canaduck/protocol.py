@@ -129,9 +129,7 @@ class AdmittingHttpToolsProtocol(HttpToolsProtocol):
                 self.logger.exception("Admission check failed; the request goes on")
                 verdict = False
             if verdict is not True and verdict is not False:
-                self._refuse(*verdict)
-                if not self.transport.is_closing() and admission.refusal_pause_seconds > 0:
-                    self._pause_after_refusal(admission.refusal_pause_seconds)
+                self._refuse(*verdict, pause_seconds=admission.refusal_pause_seconds)
                 return
         try:
             super().on_headers_complete()  # starts the request's task (it is not pipelined)
@@ -143,7 +141,7 @@ class AdmittingHttpToolsProtocol(HttpToolsProtocol):
         self.scope[ON_DISCONNECT_KEY] = None  # type: ignore[literal-required]
         self.scope[ADMITTED_KEY] = verdict  # type: ignore[literal-required]
 
-    def _refuse(self, status: int, headers: Headers, body: bytes) -> None:
+    def _refuse(self, status: int, headers: Headers, body: bytes, *, pause_seconds: float) -> None:
         self._refusing = True
         # Close after a refusal when the client asked to, and when it waits for "100
         # Continue" (its body may never come: it only learns here that it is not wanted).
@@ -169,6 +167,8 @@ class AdmittingHttpToolsProtocol(HttpToolsProtocol):
             # A body that never comes must not hold the connection: the idle timer runs
             # while it is skipped, and again once it is over.
             self._arm_keep_alive()
+            if pause_seconds > 0:
+                self._pause_after_refusal(pause_seconds)
 
     def _pause_after_refusal(self, seconds: float) -> None:
         pacer = AdmittingHttpToolsProtocol._pacer

@@ -192,23 +192,18 @@ class LoadShedder:
             return
         if self.drain.draining:
             send = _closing(send)
-        if scope.get(ADMITTED_KEY):  # its slot was taken in ``admit``
-            try:
+        if not scope.get(ADMITTED_KEY):  # else its slot was taken in ``admit``
+            accept = _header(scope["headers"], b"accept")
+            if scope["path"] in UNSHED_PATHS or _STREAM in accept:
                 await self.app(scope, receive, send)
-            finally:
-                self.in_flight -= 1
-            return
-        accept = _header(scope["headers"], b"accept")
-        if scope["path"] in UNSHED_PATHS or _STREAM in accept:
-            await self.app(scope, receive, send)
-            return
-        if self.limit.ceiling and self.in_flight >= self.limit.current:
-            status, headers, body = self._overloaded(scope["path"], scope["headers"], accept)
-            headers = [*headers, (b"content-length", str(len(body)).encode())]
-            await send({"type": "http.response.start", "status": status, "headers": headers})
-            await send({"type": "http.response.body", "body": body})
-            return
-        self.in_flight += 1
+                return
+            if self.limit.ceiling and self.in_flight >= self.limit.current:
+                status, headers, body = self._overloaded(scope["path"], scope["headers"], accept)
+                headers = [*headers, (b"content-length", str(len(body)).encode())]
+                await send({"type": "http.response.start", "status": status, "headers": headers})
+                await send({"type": "http.response.body", "body": body})
+                return
+            self.in_flight += 1
         try:
             await self.app(scope, receive, send)
         finally:
