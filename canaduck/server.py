@@ -24,6 +24,12 @@ full collection walked the whole startup heap (the GraphQL schema, modules, pool
 120 ms each time: the gateway's p99 for GraphQL ``fullinfo`` at c=32 was 120 ms for a
 p50 of 42 ms; with the heap settled, 48 to 58 ms (docs/performance.md).
 
+Under uvloop, ``BurstAccept`` takes every waiting connection at once: libuv accepts one
+connection per turn of the event loop (https://github.com/libuv/libuv/pull/3696, in
+uvloop's libuv since 0.18), so under load, when a turn takes 10 to 20 ms, a burst of new
+connections waited one turn each. Measured under the overload bench: 512 connections opened
+together were accepted over 1.9 s, the last ones answered (503) 1.3 s after they sent.
+
 Workers (``--workers N``): uvicorn's supervisor builds each worker's server itself
 (``uvicorn.supervisors.multiprocess.Process.server`` makes a plain ``Server``), so
 ``run`` swaps in this class there: the supervisor forwards SIGTERM to every worker and
@@ -32,12 +38,16 @@ waits for it, and each worker drains on its own.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import errno
 import gc
 import logging
 import math
+import os
 import socket
 import time
+from collections.abc import Callable
 from types import FrameType
 from typing import Protocol
 
@@ -74,15 +84,103 @@ def settle_heap() -> None:
     gc.freeze()
 
 
+class BurstAccept:
+    """Accept every connection waiting on ``listener`` when it becomes readable (up to
+    ``MAX_PER_TURN``), beside the event loop's own accept, which takes one per turn.
+
+    A duplicate of the listening descriptor is watched (epoll accepts a second descriptor
+    of the same socket), so the server's own watcher stays as it is; each connection taken
+    here becomes a transport with ``loop.connect_accepted_socket``, the protocol from
+    ``protocol_factory``, as the server would have made it. When accepting fails for any
+    other reason than "nothing waiting" (out of descriptors, say), this watcher rests for
+    ``REST_SECONDS`` and leaves the connections to the server's own accept, which has
+    libuv's answer to running out of descriptors."""
+
+    MAX_PER_TURN = 256
+    REST_SECONDS = 0.1
+
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        listener: socket.socket,
+        protocol_factory: Callable[[], asyncio.Protocol],
+    ) -> None:
+        self.loop = loop
+        self.protocol_factory = protocol_factory
+        self.socket = socket.socket(fileno=os.dup(listener.fileno()))
+        self.socket.setblocking(False)
+        self.adopting: set[asyncio.Task[object]] = set()
+        self.closed = False
+        self.loop.add_reader(self.socket.fileno(), self._accept)
+
+    def _accept(self) -> None:
+        for _ in range(self.MAX_PER_TURN):
+            try:
+                connection, _ = self.socket.accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as exc:
+                if exc.errno == errno.ECONNABORTED:
+                    continue
+                logger.warning("Accepting connections failed (%s); retrying shortly", exc)
+                self.loop.remove_reader(self.socket.fileno())
+                self.loop.call_later(self.REST_SECONDS, self._resume)
+                return
+            connection.setblocking(False)
+            adopt = self.loop.connect_accepted_socket(self.protocol_factory, connection)
+            task: asyncio.Task[object] = self.loop.create_task(adopt)
+            self.adopting.add(task)
+            task.add_done_callback(self.adopting.discard)
+
+    def _resume(self) -> None:
+        if not self.closed:
+            self.loop.add_reader(self.socket.fileno(), self._accept)
+
+    def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            self.loop.remove_reader(self.socket.fileno())
+            self.socket.close()
+
+
+def _is_uvloop(loop: asyncio.AbstractEventLoop) -> bool:
+    return type(loop).__module__.startswith("uvloop")
+
+
 class DrainingServer(uvicorn.Server):
     def __init__(self, config: uvicorn.Config) -> None:
         super().__init__(config)
         self._drain_until: float | None = None
+        self._burst_accepts: list[BurstAccept] = []
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets)
-        if self.started:
-            settle_heap()
+        if not self.started:
+            return
+        loop = asyncio.get_running_loop()
+        if _is_uvloop(loop):  # asyncio's own loop accepts up to the backlog per turn
+            for server in self.servers:
+                for listener in server.sockets:
+                    self._burst_accepts.append(
+                        BurstAccept(loop, listener, self._protocol_factory())
+                    )
+        settle_heap()
+
+    def _protocol_factory(self) -> Callable[[], asyncio.Protocol]:
+        """The protocol uvicorn's ``startup`` makes for each connection."""
+        config = self.config
+
+        def create_protocol() -> asyncio.Protocol:
+            return config.http_protocol_class(  # type: ignore[call-arg]
+                config=config, server_state=self.server_state, app_state=self.lifespan.state
+            )
+
+        return create_protocol
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        for accept in self._burst_accepts:  # stop accepting, as uvicorn's servers do next
+            accept.close()
+        await super().shutdown(sockets)
 
     def _drain(self) -> Drainable | None:
         state = getattr(getattr(self, "lifespan", None), "state", None) or {}

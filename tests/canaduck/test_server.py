@@ -1,11 +1,14 @@
-"""canaduck.server: what a served process does to its heap once it has started."""
+"""canaduck.server: what a served process does once it has started: its heap, its accepts."""
 
 from __future__ import annotations
 
 import json
+import selectors
+import socket
 import subprocess
 import sys
 import textwrap
+import time
 
 # A fresh interpreter: the collector's state is per process, and this one's belongs to pytest.
 SERVE_AND_REPORT = textwrap.dedent(
@@ -50,3 +53,98 @@ def test_the_heap_alive_at_startup_is_frozen() -> None:
     assert before["frozen"] == 0
     assert after["frozen"] > 10_000  # modules, uvicorn, asyncio: all set aside
     assert after["threshold"] == before["threshold"]
+
+
+# A server on uvloop whose event loop turns no faster than every 20 ms (a busy gateway's
+# turn under a flood), answering "ok" to any request; it prints its port, serves until its
+# stdin closes, then says whether its port still takes connections.
+SERVE_BUSY = textwrap.dedent(
+    """
+    import asyncio, socket, sys, time, uvicorn
+    from canaduck.server import DrainingServer
+
+    async def app(scope, receive, send):
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=0, loop="uvloop", lifespan="off", log_level="warning"
+    )
+    server = DrainingServer(config)
+
+    async def hog():
+        while True:
+            time.sleep(0.02)  # the loop's every turn takes at least this long
+            await asyncio.sleep(0)
+
+    async def main():
+        task = asyncio.create_task(server.serve())
+        for _ in range(500):  # at most ~5 s
+            if server.started:
+                break
+            await asyncio.sleep(0.01)
+        port = server.servers[0].sockets[0].getsockname()[1]
+        print(port, flush=True)
+        busy = asyncio.create_task(hog())
+        await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
+        busy.cancel()
+        server.should_exit = True
+        await task
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=2).close()
+            print("still accepting", flush=True)
+        except ConnectionRefusedError:
+            print("refused", flush=True)
+
+    import uvloop  # installed with uvicorn[standard]
+    uvloop.run(main())
+    """
+)
+
+
+def _first_answers(port: int, clients: int, timeout: float) -> list[float]:
+    """Open ``clients`` connections at once, send a request on each; the seconds until
+    each got the first bytes of its answer."""
+    sockets = [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(clients)]
+    selector = selectors.DefaultSelector()
+    started = time.perf_counter()
+    for sock in sockets:
+        sock.sendall(b"GET / HTTP/1.1\r\nhost: test\r\n\r\n")
+        sock.setblocking(False)
+        selector.register(sock, selectors.EVENT_READ)
+    answered: list[float] = []
+    try:
+        while len(answered) < clients and time.perf_counter() - started < timeout:
+            for key, _ in selector.select(timeout=0.1):
+                if key.fileobj.recv(65536):  # type: ignore[union-attr]
+                    answered.append(time.perf_counter() - started)
+                selector.unregister(key.fileobj)
+    finally:
+        selector.close()
+        for sock in sockets:
+            sock.close()
+    return answered
+
+
+def test_a_busy_server_accepts_a_burst_of_connections_at_once() -> None:
+    """libuv accepts one connection per turn of the loop: with 20 ms turns, the 100th new
+    client would wait 2 s before the server even saw it."""
+    server = subprocess.Popen(
+        [sys.executable, "-c", SERVE_BUSY],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert server.stdin is not None and server.stdout is not None
+    try:
+        port = int(server.stdout.readline())
+        answered = _first_answers(port, clients=100, timeout=10)
+        server.stdin.close()  # ends serving
+        after = server.stdout.readline().strip()
+        server.wait(timeout=20)
+    finally:
+        server.kill()
+    assert len(answered) == 100
+    # One accept per 20 ms turn: >= 2 s for the last; taken together: a few turns.
+    assert max(answered) < 1.0, f"last answer after {max(answered):.2f} s"
+    assert after == "refused"  # shut down: nothing listens on the port any more
