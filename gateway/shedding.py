@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import secrets
 import time
 from typing import Any
 
@@ -39,7 +38,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from canaduck.problems import problem_body
 from canaduck.protocol import ADMISSION_STATE_KEY, ADMITTED_KEY, Answer, Headers
 from gateway.observability.metrics import Metrics
-from gateway.request_scope import client_request_id
+from gateway.request_scope import client_request_id, request_ids
 
 # Answered whatever the load: liveness, readiness (which must be able to say "draining")
 # and the scrape that shows the shedding.
@@ -230,7 +229,7 @@ class LoadShedder:
     def _overloaded(self, path: str, headers: Headers, accept: bytes) -> Answer:
         # Cheap on purpose: under overload most of the traffic is answered here. The bodies
         # are encoded once; only the request ID (a safe token, no escaping) changes.
-        rid = (client_request_id(headers) or secrets.token_hex(16)).encode()
+        rid = (client_request_id(headers) or request_ids.new()).encode()
         if path == GRAPHQL_PATH:
             self.metrics.shed("graphql")
             media = _GRAPHQL_RESPONSE_JSON if _GRAPHQL_RESPONSE_JSON in accept else _JSON

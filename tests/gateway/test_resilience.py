@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import re
 import time
 
 import httpx
 import pytest
 
 from gateway.config import GatewaySettings
+from gateway.request_scope import request_ids
 from gateway.upstream.retries import RetryBudget
 from tests.gateway.conftest import graphql, serve
 from tests.support.fake_upstreams import FakeUpstream
@@ -142,6 +145,28 @@ async def test_unsafe_request_id_is_replaced(gateway: httpx.AsyncClient, sent: s
     minted = response.headers["X-Request-ID"]
     assert minted != sent
     assert len(minted) == 32
+
+
+async def test_minted_request_ids_are_distinct_hex(gateway: httpx.AsyncClient) -> None:
+    """A minted ID names one request: no two alike."""
+    minted = [(await gateway.get("/health")).headers["X-Request-ID"] for _ in range(50)]
+    assert len(set(minted)) == 50
+    assert all(re.fullmatch(r"[0-9a-f]{32}", rid) for rid in minted)
+
+
+def test_a_forked_worker_mints_request_ids_of_its_own() -> None:
+    """IDs are a per-process random half and a counter: a forked worker draws a new half."""
+    read, write = os.pipe()
+    child = os.fork()
+    if child == 0:
+        os.write(write, request_ids.new().encode())
+        os._exit(0)
+    os.waitpid(child, 0)
+    from_child = os.read(read, 64).decode()
+    os.close(read)
+    os.close(write)
+    assert re.fullmatch(r"[0-9a-f]{32}", from_child)
+    assert from_child[:16] != request_ids.new()[:16]
 
 
 async def test_graphql_validation_errors_carry_the_request_id(gateway: httpx.AsyncClient) -> None:
