@@ -34,6 +34,7 @@ import re
 import resource
 import subprocess
 import sys
+import tempfile
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -213,7 +214,8 @@ async def closed_loop(
 
 
 def _load_main(args: argparse.Namespace) -> None:
-    """The load process: one run, its outcome as one JSON line on stdout. Without the
+    """The load process: one run, its outcome as JSON in the file ``args.out`` (megabytes
+    of latencies: through a pipe, the parent once read only the first 224 KiB). Without the
     garbage collector: its full collections stopped this process for up to ~85 ms, and
     every answer that arrived meanwhile looked that much slower (wrk has no collector)."""
     gc.collect()
@@ -229,11 +231,10 @@ def _load_main(args: argparse.Namespace) -> None:
         outcome = asyncio.run(load)
     usage = resource.getrusage(resource.RUSAGE_SELF)
     cores = (usage.ru_utime + usage.ru_stime) / outcome.seconds  # start-up included: ~1 %
-    print(
-        json.dumps(
-            {"seconds": outcome.seconds, "latencies_ms": outcome.latencies_ms, "cores": cores}
+    with open(args.out, "w", encoding="utf-8") as out:
+        json.dump(
+            {"seconds": outcome.seconds, "latencies_ms": outcome.latencies_ms, "cores": cores}, out
         )
-    )
 
 
 def measure(
@@ -243,16 +244,19 @@ def measure(
     command = [sys.executable, "-m", "bench.overload", "--load", url, "--body", body]
     command += ["--concurrency", str(concurrency), "--duration", str(seconds)]
     command += ["--pause-after-503", str(pause_after_503)]
-    done = subprocess.run(  # noqa: S603 (our own command line, no shell)
-        procs.pinned(command, procs.LOAD_CPU),
-        capture_output=True,
-        text=True,
-        timeout=seconds + 60,
-        check=False,
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"load process failed: {done.stderr[-2000:]}")
-    data = json.loads(done.stdout.strip().splitlines()[-1])
+    with tempfile.TemporaryDirectory(prefix="canaduck-overload-") as directory:
+        out = os.path.join(directory, "outcome.json")
+        done = subprocess.run(  # noqa: S603 (our own command line, no shell)
+            procs.pinned([*command, "--out", out], procs.LOAD_CPU),
+            capture_output=True,
+            text=True,
+            timeout=seconds + 60,
+            check=False,
+        )
+        if done.returncode != 0 or not os.path.exists(out):
+            raise RuntimeError(f"load process failed ({done.returncode}): {done.stderr[-2000:]}")
+        with open(out, encoding="utf-8") as result:
+            data = json.load(result)
     latencies = {int(status): values for status, values in data["latencies_ms"].items()}
     return Outcome(float(data["seconds"]), latencies, load_cores=float(data["cores"]))
 
@@ -328,6 +332,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--load", metavar="URL", help=argparse.SUPPRESS)  # the load process
     parser.add_argument("--body", default="", help=argparse.SUPPRESS)
     parser.add_argument("--pause-after-503", type=float, default=0.0, help=argparse.SUPPRESS)
+    parser.add_argument("--out", help=argparse.SUPPRESS)  # where the load process writes
     args = parser.parse_args(argv)
     if args.load:
         args.url = args.load
