@@ -135,7 +135,8 @@ def test_a_busy_server_accepts_a_burst_of_connections_at_once() -> None:
         stdout=subprocess.PIPE,
         text=True,
     )
-    assert server.stdin is not None and server.stdout is not None
+    assert server.stdin is not None
+    assert server.stdout is not None
     try:
         port = int(server.stdout.readline())
         answered = _first_answers(port, clients=100, timeout=10)
