@@ -98,6 +98,7 @@ class BurstAccept:
 
     MAX_PER_TURN = 256
     REST_SECONDS = 0.1
+    WARN_EVERY_SECONDS = 10.0  # out of descriptors, the failure repeats every rest
 
     def __init__(
         self,
@@ -109,8 +110,9 @@ class BurstAccept:
         self.protocol_factory = protocol_factory
         self.socket = socket.socket(fileno=os.dup(listener.fileno()))
         self.socket.setblocking(False)
-        self.adopting: set[asyncio.Task[object]] = set()
+        self.adopting: set[asyncio.Task[None]] = set()
         self.closed = False
+        self._warned_at = -math.inf
         self.loop.add_reader(self.socket.fileno(), self._accept)
 
     def _accept(self) -> None:
@@ -122,15 +124,29 @@ class BurstAccept:
             except OSError as exc:
                 if exc.errno == errno.ECONNABORTED:
                     continue
-                logger.warning("Accepting connections failed (%s); retrying shortly", exc)
-                self.loop.remove_reader(self.socket.fileno())
-                self.loop.call_later(self.REST_SECONDS, self._resume)
+                self._rest(exc)
                 return
             connection.setblocking(False)
-            adopt = self.loop.connect_accepted_socket(self.protocol_factory, connection)
-            task: asyncio.Task[object] = self.loop.create_task(adopt)
+            task = self.loop.create_task(self._adopt(connection))
             self.adopting.add(task)
             task.add_done_callback(self.adopting.discard)
+
+    async def _adopt(self, connection: socket.socket) -> None:
+        try:
+            await self.loop.connect_accepted_socket(self.protocol_factory, connection)
+        except Exception:
+            logger.exception("A new connection could not be set up; closed")
+            connection.close()
+
+    def _rest(self, exc: OSError) -> None:
+        now = time.monotonic()
+        if now - self._warned_at >= self.WARN_EVERY_SECONDS:
+            self._warned_at = now
+            logger.warning(
+                "Accepting connections failed (%s); retrying every %.1f s", exc, self.REST_SECONDS
+            )
+        self.loop.remove_reader(self.socket.fileno())
+        self.loop.call_later(self.REST_SECONDS, self._resume)
 
     def _resume(self) -> None:
         if not self.closed:

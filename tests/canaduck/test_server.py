@@ -102,9 +102,9 @@ SERVE_BUSY = textwrap.dedent(
 )
 
 
-def _first_answers(port: int, clients: int, timeout: float) -> list[float]:
+def _first_answers(port: int, clients: int, timeout: float) -> tuple[list[float], int]:
     """Open ``clients`` connections at once, send a request on each; the seconds until
-    each got the first bytes of its answer."""
+    each got the first bytes of its answer, and how many were closed without one."""
     sockets = [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(clients)]
     selector = selectors.DefaultSelector()
     started = time.perf_counter()
@@ -113,17 +113,24 @@ def _first_answers(port: int, clients: int, timeout: float) -> list[float]:
         sock.setblocking(False)
         selector.register(sock, selectors.EVENT_READ)
     answered: list[float] = []
+    closed = 0
     try:
-        while len(answered) < clients and time.perf_counter() - started < timeout:
+        while len(answered) + closed < clients and time.perf_counter() - started < timeout:
             for key, _ in selector.select(timeout=0.1):
-                if key.fileobj.recv(65536):  # type: ignore[union-attr]
+                try:
+                    data = key.fileobj.recv(65536)  # type: ignore[union-attr]
+                except ConnectionResetError:
+                    data = b""
+                if data:
                     answered.append(time.perf_counter() - started)
+                else:
+                    closed += 1
                 selector.unregister(key.fileobj)
     finally:
         selector.close()
         for sock in sockets:
             sock.close()
-    return answered
+    return answered, closed
 
 
 def test_a_busy_server_accepts_a_burst_of_connections_at_once() -> None:
@@ -139,13 +146,83 @@ def test_a_busy_server_accepts_a_burst_of_connections_at_once() -> None:
     assert server.stdout is not None
     try:
         port = int(server.stdout.readline())
-        answered = _first_answers(port, clients=100, timeout=10)
+        answered, closed = _first_answers(port, clients=100, timeout=10)
         server.stdin.close()  # ends serving
         after = server.stdout.readline().strip()
         server.wait(timeout=20)
     finally:
         server.kill()
-    assert len(answered) == 100
+    assert (len(answered), closed) == (100, 0)
     # One accept per 20 ms turn: >= 2 s for the last; taken together: a few turns.
     assert max(answered) < 1.0, f"last answer after {max(answered):.2f} s"
     assert after == "refused"  # shut down: nothing listens on the port any more
+
+
+# The same server, allowed few file descriptors, answering "ok"; serves until stdin closes.
+SERVE_FEW_DESCRIPTORS = textwrap.dedent(
+    """
+    import asyncio, resource, sys, uvicorn
+    from canaduck.server import DrainingServer
+
+    async def app(scope, receive, send):
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=0, loop="uvloop", lifespan="off", log_level="warning"
+    )
+    server = DrainingServer(config)
+
+    async def main():
+        task = asyncio.create_task(server.serve())
+        for _ in range(500):
+            if server.started:
+                break
+            await asyncio.sleep(0.01)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
+        print(server.servers[0].sockets[0].getsockname()[1], flush=True)
+        await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
+        server.should_exit = True
+        await task
+
+    import uvloop
+    uvloop.run(main())
+    """
+)
+
+
+def _get(port: int) -> bytes:
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(b"GET / HTTP/1.1\r\nhost: test\r\nconnection: close\r\n\r\n")
+        return sock.recv(65536)
+
+
+def test_out_of_descriptors_the_server_sheds_connections_and_recovers() -> None:
+    """Past its descriptor limit, new connections are closed (libuv's own answer) and the
+    extra accept rests instead of spinning; once clients leave, it serves again."""
+    server = subprocess.Popen(
+        [sys.executable, "-c", SERVE_FEW_DESCRIPTORS],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert server.stdin is not None
+    assert server.stdout is not None
+    assert server.stderr is not None
+    try:
+        port = int(server.stdout.readline())
+        assert _get(port).startswith(b"HTTP/1.1 200")
+        answered, closed = _first_answers(port, clients=100, timeout=10)
+        assert server.poll() is None  # alive
+        assert _get(port).startswith(b"HTTP/1.1 200")  # the 100 have left: serving again
+        server.stdin.close()
+        server.wait(timeout=20)
+        errors = server.stderr.read()
+    finally:
+        server.kill()
+    # Some of the 100 were served, the rest closed by the server: none left hanging.
+    assert len(answered) + closed == 100
+    assert answered
+    assert closed
+    assert errors.count("Accepting connections failed") == 1  # one warning, not one per rest
