@@ -335,6 +335,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", help=argparse.SUPPRESS)  # where the load process writes
     args = parser.parse_args(argv)
     if args.load:
+        if not args.out:
+            parser.error("--load needs --out")
         args.url = args.load
         _load_main(args)
         return 0

@@ -109,11 +109,15 @@ class BurstAccept:
         self.loop = loop
         self.protocol_factory = protocol_factory
         self.socket = socket.socket(fileno=os.dup(listener.fileno()))
-        self.socket.setblocking(False)
         self.adopting: set[asyncio.Task[None]] = set()
         self.closed = False
         self._warned_at = -math.inf
-        self.loop.add_reader(self.socket.fileno(), self._accept)
+        try:
+            self.socket.setblocking(False)
+            self.loop.add_reader(self.socket.fileno(), self._accept)
+        except BaseException:
+            self.socket.close()
+            raise
 
     def _accept(self) -> None:
         for _ in range(self.MAX_PER_TURN):
@@ -174,7 +178,9 @@ class DrainingServer(uvicorn.Server):
         if not self.started:
             return
         loop = asyncio.get_running_loop()
-        if _is_uvloop(loop):  # asyncio's own loop accepts up to the backlog per turn
+        # asyncio's own loop accepts up to the backlog per turn. Under TLS, uvicorn's server
+        # does the handshake: its connections are left to it.
+        if _is_uvloop(loop) and self.config.ssl is None:
             for server in self.servers:
                 for listener in server.sockets:
                     self._burst_accepts.append(
@@ -196,6 +202,13 @@ class DrainingServer(uvicorn.Server):
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         for accept in self._burst_accepts:  # stop accepting, as uvicorn's servers do next
             accept.close()
+        # A connection accepted in the last turn joins ``server_state.connections`` only
+        # when its adoption task has run: wait for it, so uvicorn's shutdown asks it to
+        # close too (else it is served with keep-alive until its idle timeout).
+        await asyncio.gather(
+            *(task for accept in self._burst_accepts for task in accept.adopting),
+            return_exceptions=True,
+        )
         await super().shutdown(sockets)
 
     def _drain(self) -> Drainable | None:

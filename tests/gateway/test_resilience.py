@@ -158,9 +158,11 @@ def test_a_forked_worker_mints_request_ids_of_its_own() -> None:
     """IDs are a per-process random half and a counter: a forked worker draws a new half."""
     read, write = os.pipe()
     child = os.fork()
-    if child == 0:
-        os.write(write, request_ids.new().encode())
-        os._exit(0)
+    if child == 0:  # the child only writes its ID, whatever happens
+        try:
+            os.write(write, request_ids.new().encode())
+        finally:
+            os._exit(0)
     os.waitpid(child, 0)
     from_child = os.read(read, 64).decode()
     os.close(read)
