@@ -55,13 +55,16 @@ def test_the_heap_alive_at_startup_is_frozen() -> None:
     assert after["threshold"] == before["threshold"]
 
 
-# A server on uvloop whose event loop turns no faster than every 20 ms (a busy gateway's
-# turn under a flood), answering "ok" to any request; it prints its port, serves until its
-# stdin closes, then says whether its port still takes connections.
-SERVE_BUSY = textwrap.dedent(
+# A server on uvloop answering "ok" to any request: it prints its port, serves until its
+# stdin closes, then says whether its port still takes connections. "busy": its event loop
+# turns no faster than every 20 ms (a busy gateway's turn under a flood); "few-descriptors":
+# it may open 64 file descriptors.
+SERVE_OK = textwrap.dedent(
     """
-    import asyncio, socket, sys, time, uvicorn
+    import asyncio, resource, socket, sys, time, uvicorn, uvloop
     from canaduck.server import DrainingServer
+
+    MODE = sys.argv[1]
 
     async def app(scope, receive, send):
         await send({"type": "http.response.start", "status": 200, "headers": []})
@@ -84,10 +87,13 @@ SERVE_BUSY = textwrap.dedent(
                 break
             await asyncio.sleep(0.01)
         port = server.servers[0].sockets[0].getsockname()[1]
+        if MODE == "few-descriptors":
+            resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
         print(port, flush=True)
-        busy = asyncio.create_task(hog())
+        busy = asyncio.create_task(hog()) if MODE == "busy" else None
         await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
-        busy.cancel()
+        if busy is not None:
+            busy.cancel()
         server.should_exit = True
         await task
         try:
@@ -96,10 +102,19 @@ SERVE_BUSY = textwrap.dedent(
         except ConnectionRefusedError:
             print("refused", flush=True)
 
-    import uvloop  # installed with uvicorn[standard]
     uvloop.run(main())
     """
 )
+
+
+def _serve_ok(mode: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-c", SERVE_OK, mode],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def _first_answers(port: int, clients: int, timeout: float) -> tuple[list[float], int]:
@@ -136,12 +151,7 @@ def _first_answers(port: int, clients: int, timeout: float) -> tuple[list[float]
 def test_a_busy_server_accepts_a_burst_of_connections_at_once() -> None:
     """libuv accepts one connection per turn of the loop: with 20 ms turns, the 100th new
     client would wait 2 s before the server even saw it."""
-    server = subprocess.Popen(
-        [sys.executable, "-c", SERVE_BUSY],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
+    server = _serve_ok("busy")
     assert server.stdin is not None
     assert server.stdout is not None
     try:
@@ -156,39 +166,6 @@ def test_a_busy_server_accepts_a_burst_of_connections_at_once() -> None:
     # One accept per 20 ms turn: >= 2 s for the last; taken together: a few turns.
     assert max(answered) < 1.0, f"last answer after {max(answered):.2f} s"
     assert after == "refused"  # shut down: nothing listens on the port any more
-
-
-# The same server, allowed few file descriptors, answering "ok"; serves until stdin closes.
-SERVE_FEW_DESCRIPTORS = textwrap.dedent(
-    """
-    import asyncio, resource, sys, uvicorn
-    from canaduck.server import DrainingServer
-
-    async def app(scope, receive, send):
-        await send({"type": "http.response.start", "status": 200, "headers": []})
-        await send({"type": "http.response.body", "body": b"ok"})
-
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=0, loop="uvloop", lifespan="off", log_level="warning"
-    )
-    server = DrainingServer(config)
-
-    async def main():
-        task = asyncio.create_task(server.serve())
-        for _ in range(500):
-            if server.started:
-                break
-            await asyncio.sleep(0.01)
-        resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
-        print(server.servers[0].sockets[0].getsockname()[1], flush=True)
-        await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
-        server.should_exit = True
-        await task
-
-    import uvloop
-    uvloop.run(main())
-    """
-)
 
 
 def _get(port: int, within: float = 10.0) -> bytes:
@@ -210,13 +187,7 @@ def _get(port: int, within: float = 10.0) -> bytes:
 def test_out_of_descriptors_the_server_sheds_connections_and_recovers() -> None:
     """Past its descriptor limit, new connections are closed (libuv's own answer) and the
     extra accept rests instead of spinning; once clients leave, it serves again."""
-    server = subprocess.Popen(
-        [sys.executable, "-c", SERVE_FEW_DESCRIPTORS],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    server = _serve_ok("few-descriptors")
     assert server.stdin is not None
     assert server.stdout is not None
     assert server.stderr is not None
