@@ -25,8 +25,8 @@ full collection walked the whole startup heap (the GraphQL schema, modules, pool
 p50 of 42 ms; with the heap settled, 48 to 58 ms (docs/performance.md).
 
 Under uvloop, ``BurstAccept`` takes every waiting connection at once: libuv accepts one
-connection per turn of the event loop (https://github.com/libuv/libuv/pull/3696, in
-uvloop's libuv since 0.18), so under load, when a turn takes 10 to 20 ms, a burst of new
+connection per turn of the event loop (https://github.com/libuv/libuv/pull/3696; seen
+with uvloop 0.23, libuv 1.52.1), so under load, when a turn takes 10 to 20 ms, a burst of new
 connections waited one turn each. Measured under the overload bench: 512 connections opened
 together were accepted over 1.9 s, the last ones answered (503) 1.3 s after they sent.
 
@@ -181,11 +181,12 @@ class DrainingServer(uvicorn.Server):
         # asyncio's own loop accepts up to the backlog per turn. Under TLS, uvicorn's server
         # does the handshake: its connections are left to it.
         if _is_uvloop(loop) and self.config.ssl is None:
-            for server in self.servers:
-                for listener in server.sockets:
-                    self._burst_accepts.append(
-                        BurstAccept(loop, listener, self._protocol_factory())
-                    )
+            factory = self._protocol_factory()
+            self._burst_accepts = [
+                BurstAccept(loop, listener, factory)
+                for server in self.servers
+                for listener in server.sockets
+            ]
         settle_heap()
 
     def _protocol_factory(self) -> Callable[[], asyncio.Protocol]:
